@@ -1,0 +1,62 @@
+import type { Protocol } from "./protocol.js";
+import type { ServersOption } from "./server-address.js";
+import type { TopologyStore } from "./topology-store.js";
+
+/** A token, or a function returning one (called before every RPC, so it may rotate). */
+export type TokenOption = string | (() => string | Promise<string>);
+
+/** Options of `new SiloGRPCClient(options)`. */
+export interface SiloClientOptions {
+  /** One or more servers to learn the topology from: `"host:port"`, `{ host, port }` or a list. Required. */
+  servers: ServersOption;
+  /** Use TLS (https / h2). Default true. */
+  useTls?: boolean;
+  /** Sent as `authorization: Bearer <token>` on every RPC. Default: none. */
+  token?: TokenOption;
+  /** Shard routing. */
+  shardRouting?: {
+    /**
+     * Shard count you expect. Optional; the topology from `GetClusterInfo` is authoritative, and
+     * a mismatch is reported by `refreshTopology()` callers through `topology.numShards`.
+     */
+    numShards?: number;
+    /** Age after which the topology is refreshed lazily on the next call; 0 disables. Default 60000. */
+    topologyRefreshIntervalMs?: number;
+  };
+  /**
+   * Wire protocol. Default `"grpc"` on Node (HTTP/2, what the stock server speaks) and
+   * `"grpc-web"` on fetch-only runtimes (Workers, browsers), which need a gRPC-web front.
+   */
+  protocol?: Protocol;
+  /**
+   * Translates node addresses the cluster advertises into reachable ones (NAT, port-forwards,
+   * Docker): a map from advertised `host:port` to reachable `host:port`, or a function.
+   * Default: use advertised addresses as they are.
+   */
+  addressMap?: Record<string, string> | ((advertised: string) => string);
+  /** Keeps the last known topology across cold starts. Default: none (memory only). */
+  topologyCache?: TopologyStore;
+  /** Retries after redirects and transient errors, per call. Default 5. */
+  maxRetries?: number;
+  /** Default deadline of each call in ms, retries included. Default 10000. */
+  timeoutMs?: number;
+  /** fetch used by the fetch-based protocols. Default: `globalThis.fetch`. */
+  fetch?: typeof globalThis.fetch;
+  /** Headers sent with every RPC. Default: none. */
+  headers?: Record<string, string>;
+  /**
+   * Allow sending `token` without TLS to a non-loopback address, where anyone on the path can
+   * read it. Default false: such a client throws `SiloValidationError` for `token`.
+   */
+  allowInsecureToken?: boolean;
+}
+
+/** Options of a single call. */
+export interface CallOptions {
+  /** Deadline of this call in ms, retries included. Default: the client's `timeoutMs`. */
+  timeoutMs?: number;
+  /** Aborts the call; the call then rejects with `SiloCancelledError`. */
+  signal?: AbortSignal;
+  /** Extra headers for this call. */
+  headers?: Record<string, string>;
+}

@@ -1,0 +1,13 @@
+import type { Transport } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { platform as web } from "./platform-web.js";
+import type { Platform, PlatformTransportOptions } from "./protocol.js";
+
+/** Node: gRPC over HTTP/2 by default, as the stock Silo server speaks it. */
+export const platform: Platform = {
+  defaultProtocol: "grpc",
+  createTransport(options: PlatformTransportOptions): Transport {
+    if (options.protocol !== "grpc") return web.createTransport(options);
+    return createGrpcTransport({ baseUrl: options.baseUrl });
+  },
+};

@@ -1,0 +1,26 @@
+import type { Transport } from "@connectrpc/connect";
+
+/**
+ * Wire protocol of a client: `"grpc"` (HTTP/2, what the stock Silo server speaks; Node only),
+ * `"grpc-web"` (over fetch; needs a gRPC-web front such as Envoy, or the dev server) or
+ * `"connect"` (over fetch; the dev server and Connect servers).
+ */
+export type Protocol = "grpc" | "grpc-web" | "connect";
+
+export const PROTOCOLS: readonly Protocol[] = ["grpc", "grpc-web", "connect"];
+
+/** What a platform needs to build the transport for one node. */
+export interface PlatformTransportOptions {
+  /** `http://host:port` or `https://host:port`. */
+  baseUrl: string;
+  protocol: Protocol;
+  /** fetch implementation for the fetch-based protocols. Default: `globalThis.fetch`. */
+  fetch?: typeof globalThis.fetch;
+}
+
+/** The part of a runtime that differs between Node and fetch-only runtimes. */
+export interface Platform {
+  /** `"grpc"` on Node, `"grpc-web"` on fetch-only runtimes. */
+  readonly defaultProtocol: Protocol;
+  createTransport(options: PlatformTransportOptions): Transport;
+}

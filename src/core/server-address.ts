@@ -1,0 +1,65 @@
+import { SiloValidationError } from "./errors.js";
+
+/** A server as host and port. */
+export interface ServerAddress {
+  host: string;
+  port: number;
+}
+
+/** The `servers` option: one or more `"host:port"` strings or `{ host, port }` objects. */
+export type ServersOption = string | ServerAddress | ReadonlyArray<string | ServerAddress>;
+
+/** Silo's default port, used when an address has none. */
+export const DEFAULT_SILO_PORT = 7450;
+
+const HOST = /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\d{1,3}(?:\.\d{1,3}){3})$/;
+
+function checkPort(field: string, port: unknown): number {
+  if (typeof port !== "number" || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new SiloValidationError(field, `port must be an integer from 1 to 65535, got ${String(port)}`);
+  }
+  return port;
+}
+
+function checkHost(field: string, host: unknown): string {
+  if (typeof host !== "string" || !HOST.test(host)) {
+    throw new SiloValidationError(field, `host must be a host name or IP address, got ${JSON.stringify(host)}`);
+  }
+  return host;
+}
+
+/** Parses one address into `host:port`; IPv6 hosts keep their brackets. */
+export function parseServerAddress(field: string, value: unknown): string {
+  if (typeof value === "string") {
+    const s = value.trim();
+    if (s.includes("://") || s.includes("/")) {
+      throw new SiloValidationError(field, `expected "host:port" without a scheme or path, got ${JSON.stringify(value)} (TLS is chosen with useTls)`);
+    }
+    const m = /^(\[[^\]]*\]|[^:]*)(?::(\d*))?$/.exec(s);
+    if (!m) throw new SiloValidationError(field, `expected "host:port", got ${JSON.stringify(value)}`);
+    const host = checkHost(field, m[1]);
+    const port = m[2] === undefined ? DEFAULT_SILO_PORT : checkPort(field, m[2] === "" ? NaN : Number(m[2]));
+    return `${host}:${port}`;
+  }
+  if (typeof value === "object" && value !== null) {
+    const { host, port } = value as Partial<ServerAddress>;
+    const h = checkHost(`${field}.host`, host);
+    const p = port === undefined ? DEFAULT_SILO_PORT : checkPort(`${field}.port`, port);
+    return `${h.includes(":") && !h.startsWith("[") ? `[${h}]` : h}:${p}`;
+  }
+  throw new SiloValidationError(field, `expected "host:port" or { host, port }, got ${String(value)}`);
+}
+
+/** Normalises the `servers` option to a non-empty list of `host:port` strings. */
+export function parseServers(value: unknown): string[] {
+  if (value === undefined || value === null) throw new SiloValidationError("servers", "is required: at least one \"host:port\"");
+  const list = Array.isArray(value) ? value : [value];
+  if (list.length === 0) throw new SiloValidationError("servers", "must list at least one server");
+  return list.map((v, i) => parseServerAddress(Array.isArray(value) ? `servers[${i}]` : "servers", v));
+}
+
+/** True for loopback hosts, where a cleartext token cannot be sniffed off the network. */
+export function isLoopbackAddress(address: string): boolean {
+  const host = address.slice(0, address.lastIndexOf(":")).replace(/^\[|\]$/g, "");
+  return host === "localhost" || host === "::1" || /^127\./.test(host);
+}

@@ -1,0 +1,551 @@
+import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
+import { platform } from "#platform";
+import { Silo } from "../gen/silo/v1/silo_pb.js";
+import type { CallOptions, SiloClientOptions, TokenOption } from "./client-options.js";
+import { buildEnqueueRequest, type EnqueueOptions } from "./enqueue-options.js";
+import {
+  JobNotTerminalError,
+  SiloCancelledError,
+  SiloDeadlineExceededError,
+  SiloError,
+  SiloUnauthenticatedError,
+  SiloUnavailableError,
+  SiloValidationError,
+  toSiloError,
+} from "./errors.js";
+import { type AwaitResultOptions, JobHandle, type JobOperations } from "./job-handle.js";
+import type { Job, JobResult, JobStatus } from "./job-types.js";
+import { jobFromWire, jobResultFromWire, jobStatusFromWire } from "./job-view.js";
+import { PROTOCOLS, type Protocol } from "./protocol.js";
+import { isLoopbackAddress, parseServers } from "./server-address.js";
+import { hashTenant } from "./tenant-hash.js";
+import { Topology, type ShardRoute } from "./topology.js";
+import { currentTopology, markTopologyStale, refreshTopology, type TopologySource } from "./topology-cache.js";
+import { checkInt, checkJobId, checkKnownKeys, checkObject, checkTenant } from "./validation.js";
+
+/** The generated Connect client of one node. */
+export type SiloRpcClient = Client<typeof Silo>;
+
+/** Per-attempt options handed to an RPC. */
+export interface AttemptOptions {
+  signal: AbortSignal;
+  timeoutMs: number;
+  headers: Headers;
+}
+
+/** The tenant string the server routes a call without tenant with. */
+export const DEFAULT_TENANT_ROUTE = "-";
+
+const DEFAULTS = {
+  useTls: true,
+  topologyRefreshIntervalMs: 60_000,
+  maxRetries: 5,
+  timeoutMs: 10_000,
+} as const;
+
+const CLIENT_KEYS = [
+  "servers",
+  "useTls",
+  "token",
+  "shardRouting",
+  "protocol",
+  "addressMap",
+  "topologyCache",
+  "maxRetries",
+  "timeoutMs",
+  "fetch",
+  "headers",
+  "allowInsecureToken",
+] as const;
+
+/** Connect clients shared by every SiloGRPCClient of the process, keyed by protocol and URL. */
+const sharedRpcClients = new Map<string, SiloRpcClient>();
+
+const OWNER_ADDR = "x-silo-shard-owner-addr";
+const CONNECTIVITY = /reset|socket|ECONN|EPIPE|closed|GOAWAY|premature|terminated|network|fetch failed|other side|aborted/i;
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+/** What a failed attempt means for the next one. */
+type Verdict =
+  | { kind: "redirect"; address: string }
+  | { kind: "refresh" }
+  | { kind: "retry"; ambiguous: boolean }
+  | { kind: "fail" };
+
+function classify(err: ConnectError): Verdict {
+  switch (err.code) {
+    case Code.NotFound:
+      if (err.rawMessage === "shard not found") {
+        const owner = err.metadata.get(OWNER_ADDR);
+        return owner ? { kind: "redirect", address: owner } : { kind: "refresh" };
+      }
+      return { kind: "fail" };
+    case Code.FailedPrecondition:
+      return err.rawMessage.includes("refresh topology and retry") ? { kind: "refresh" } : { kind: "fail" };
+    case Code.Unavailable:
+      return { kind: "retry", ambiguous: true };
+    case Code.Unknown:
+    case Code.Internal:
+    case Code.Aborted:
+      return CONNECTIVITY.test(err.rawMessage) || CONNECTIVITY.test(String((err.cause as Error | undefined)?.message ?? ""))
+        ? { kind: "retry", ambiguous: true }
+        : { kind: "fail" };
+    default:
+      return { kind: "fail" };
+  }
+}
+
+/**
+ * The Silo client: the API of Silo's enqueueing guide over Connect, made for serverless and edge
+ * runtimes. The constructor does no I/O; the first call learns the cluster topology once
+ * (shared by every client for the same servers) and routes each tenant to its shard's node.
+ */
+export class SiloGRPCClient implements JobOperations {
+  readonly #servers: readonly string[];
+  readonly #useTls: boolean;
+  readonly #token: TokenOption | undefined;
+  readonly #protocol: Protocol;
+  readonly #addressMap: ((advertised: string) => string) | undefined;
+  readonly #maxRetries: number;
+  readonly #timeoutMs: number;
+  readonly #fetch: typeof globalThis.fetch | undefined;
+  readonly #headers: Record<string, string>;
+  readonly #allowInsecureToken: boolean;
+  readonly #source: TopologySource;
+  readonly #ownRpcClients = new Map<string, SiloRpcClient>();
+
+  constructor(options: SiloClientOptions) {
+    const o = checkObject("options", options);
+    checkKnownKeys("", o, CLIENT_KEYS);
+    this.#servers = parseServers(o.servers);
+    this.#useTls = o.useTls === undefined ? DEFAULTS.useTls : checkBoolOption("useTls", o.useTls);
+    if (o.token !== undefined && typeof o.token !== "function" && (typeof o.token !== "string" || o.token === "")) {
+      throw new SiloValidationError("token", "must be a non-empty string or a function returning one");
+    }
+    this.#token = o.token as TokenOption | undefined;
+    if (o.protocol !== undefined && !PROTOCOLS.includes(o.protocol as Protocol)) {
+      throw new SiloValidationError("protocol", `must be one of ${PROTOCOLS.map((p) => `"${p}"`).join(", ")}, got ${JSON.stringify(o.protocol)}`);
+    }
+    this.#protocol = (o.protocol as Protocol | undefined) ?? platform.defaultProtocol;
+    this.#addressMap = toAddressMap(o.addressMap);
+    this.#maxRetries = o.maxRetries === undefined ? DEFAULTS.maxRetries : checkInt("maxRetries", o.maxRetries, 0, 100);
+    this.#timeoutMs = o.timeoutMs === undefined ? DEFAULTS.timeoutMs : checkInt("timeoutMs", o.timeoutMs, 1, 2 ** 31 - 1);
+    if (o.fetch !== undefined && typeof o.fetch !== "function") throw new SiloValidationError("fetch", "must be a function");
+    this.#fetch = o.fetch as typeof globalThis.fetch | undefined;
+    this.#headers = o.headers === undefined ? {} : checkHeaders("headers", o.headers);
+    this.#allowInsecureToken = o.allowInsecureToken === undefined ? false : checkBoolOption("allowInsecureToken", o.allowInsecureToken);
+    let refreshIntervalMs: number = DEFAULTS.topologyRefreshIntervalMs;
+    if (o.shardRouting !== undefined) {
+      const r = checkObject("shardRouting", o.shardRouting);
+      checkKnownKeys("shardRouting", r, ["numShards", "topologyRefreshIntervalMs"]);
+      if (r.numShards !== undefined) checkInt("shardRouting.numShards", r.numShards, 1, 1_000_000);
+      if (r.topologyRefreshIntervalMs !== undefined) {
+        refreshIntervalMs = checkInt("shardRouting.topologyRefreshIntervalMs", r.topologyRefreshIntervalMs, 0, 2 ** 31 - 1);
+      }
+    }
+    const store = o.topologyCache;
+    if (store !== undefined && (typeof store !== "object" || store === null || typeof (store as { get?: unknown }).get !== "function" || typeof (store as { set?: unknown }).set !== "function")) {
+      throw new SiloValidationError("topologyCache", "must have get(key) and set(key, value) methods");
+    }
+    for (const server of this.#servers) this.#checkTokenTransport(server, "servers");
+    this.#source = {
+      key: `${this.#useTls ? "tls" : "plain"}|${this.#servers.join(",")}`,
+      fetch: () => this.#fetchTopology(),
+      store: store as SiloClientOptions["topologyCache"],
+      refreshIntervalMs,
+    };
+  }
+
+  /** The configured servers, never the token. */
+  toString(): string {
+    return `SiloGRPCClient(${this.#servers.join(", ")}, ${this.#protocol}${this.#useTls ? ", tls" : ""})`;
+  }
+
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
+
+  toJSON(): { servers: readonly string[]; protocol: Protocol; useTls: boolean } {
+    return { servers: this.#servers, protocol: this.#protocol, useTls: this.#useTls };
+  }
+
+  /** The wire protocol this client speaks. */
+  get protocol(): Protocol {
+    return this.#protocol;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Topology
+
+  /** Fetches the topology now (recommended at start-up on long-running servers) and caches it. */
+  refreshTopology(): Promise<Topology> {
+    return refreshTopology(this.#source);
+  }
+
+  /** The cached topology, learning it first if needed. */
+  getTopology(): Promise<Topology> {
+    return currentTopology(this.#source);
+  }
+
+  async #fetchTopology(): Promise<Topology> {
+    const failures: string[] = [];
+    for (const server of this.#servers) {
+      const signal = AbortSignal.timeout(this.#timeoutMs);
+      try {
+        const headers = await this.#headersFor(undefined);
+        const info = await this.#rpcFor(server).getClusterInfo({}, { signal, timeoutMs: this.#timeoutMs, headers });
+        const topology = Topology.fromClusterInfo(info);
+        if (topology.shards.length === 0) throw new SiloUnavailableError(`${server} reported no shards`);
+        return topology;
+      } catch (err) {
+        if (err instanceof SiloUnauthenticatedError) throw err;
+        const e = toSiloError(err, `GetClusterInfo at ${server}`);
+        if (e.code === "unauthenticated" || e.code === "permission_denied") throw e;
+        failures.push(e.message);
+      }
+    }
+    throw new SiloUnavailableError(`could not learn the cluster topology from any server: ${failures.join("; ")}`);
+  }
+
+  /** The reachable address of an advertised node address. */
+  #mapAddress(advertised: string): string {
+    return this.#addressMap ? this.#addressMap(advertised) : advertised;
+  }
+
+  #checkTokenTransport(address: string, field: string): void {
+    if (this.#token !== undefined && !this.#useTls && !this.#allowInsecureToken && !isLoopbackAddress(address)) {
+      throw new SiloValidationError(
+        "token",
+        `would be sent in cleartext to ${address} (from ${field}); set useTls: true, or allowInsecureToken: true if the network is trusted`,
+      );
+    }
+  }
+
+  /** The Connect client of one node, shared across clients for the same protocol and URL. */
+  #rpcFor(address: string): SiloRpcClient {
+    const own = this.#fetch !== undefined;
+    const cache = own ? this.#ownRpcClients : sharedRpcClients;
+    const baseUrl = `${this.#useTls ? "https" : "http"}://${address}`;
+    const key = `${this.#protocol} ${baseUrl}`;
+    let client = cache.get(key);
+    if (!client) {
+      this.#checkTokenTransport(address, "the cluster topology");
+      const transport = platform.createTransport({ baseUrl, protocol: this.#protocol, ...(own ? { fetch: this.#fetch! } : {}) });
+      client = createClient(Silo, transport);
+      cache.set(key, client);
+    }
+    return client;
+  }
+
+  async #headersFor(extra: Record<string, string> | undefined): Promise<Headers> {
+    const headers = new Headers(this.#headers);
+    if (extra) for (const [k, v] of Object.entries(extra)) headers.set(k, v);
+    if (this.#token !== undefined) {
+      let token: string;
+      try {
+        token = typeof this.#token === "function" ? await this.#token() : this.#token;
+      } catch (err) {
+        throw new SiloUnauthenticatedError(`the token function failed: ${(err as Error)?.message ?? String(err)}`);
+      }
+      if (typeof token !== "string" || token === "") throw new SiloUnauthenticatedError("the token function returned no token");
+      headers.set("authorization", `Bearer ${token}`);
+    }
+    return headers;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Routed calls
+
+  /**
+   * Runs `fn` against the node owning `tenant`'s shard (or `shardId` when given), following
+   * redirects at once and retrying transient failures with capped exponential backoff, within
+   * the call's deadline and `maxRetries`. `onRetryError` may turn an error seen after an
+   * ambiguous attempt into a result (e.g. "already exists" for our own earlier enqueue).
+   */
+  async callRouted<T>(
+    op: string,
+    route: { tenant?: string | undefined; shardId?: string },
+    fn: (rpc: SiloRpcClient, shard: ShardRoute, attempt: AttemptOptions) => Promise<T>,
+    callOptions: CallOptions | undefined,
+    onRetryError?: (err: SiloError) => T | undefined,
+  ): Promise<T> {
+    const timeoutMs = callOptions?.timeoutMs ?? this.#timeoutMs;
+    const deadline = Date.now() + timeoutMs;
+    const controller = new AbortController();
+    const userSignal = callOptions?.signal;
+    const onAbort = (): void => controller.abort(userSignal?.reason);
+    if (userSignal) {
+      if (userSignal.aborted) throw new SiloCancelledError(`${op}: aborted by the caller's signal before it started`);
+      userSignal.addEventListener("abort", onAbort, { once: true });
+    }
+    const headers = await this.#headersFor(callOptions?.headers);
+    let redirectTo: string | undefined;
+    let ambiguous = false;
+    let lastError: SiloError | undefined;
+    try {
+      for (let attempt = 0; ; attempt++) {
+        const remaining = deadline - Date.now();
+        if (remaining <= 0) {
+          throw new SiloDeadlineExceededError(`${op}: deadline of ${timeoutMs} ms exceeded${lastError ? ` (last error: ${lastError.message})` : ""}`, {
+            cause: lastError,
+          });
+        }
+        const topology = await this.#topologyWithin(remaining, op);
+        const shard = route.shardId !== undefined ? topology.shardById(route.shardId) : topology.shardForHash(hashTenant(route.tenant ?? DEFAULT_TENANT_ROUTE));
+        if (!shard) {
+          if (route.shardId !== undefined && !redirectTo) {
+            throw new SiloError("internal", `${op}: shard ${route.shardId} is not in the cluster topology`);
+          }
+          throw new SiloError("internal", `${op}: the cluster topology has no shard for tenant ${JSON.stringify(route.tenant ?? DEFAULT_TENANT_ROUTE)}`);
+        }
+        const address = redirectTo ?? (shard.address === "" ? "" : this.#mapAddress(shard.address));
+        redirectTo = undefined;
+        try {
+          if (address === "") throw new ConnectError(`shard ${shard.id} has no owner yet`, Code.Unavailable);
+          const attemptTimeout = Math.max(1, deadline - Date.now());
+          return await fn(this.#rpcFor(address), shard, { signal: controller.signal, timeoutMs: attemptTimeout, headers });
+        } catch (err) {
+          if (controller.signal.aborted) throw new SiloCancelledError(`${op}: aborted by the caller's signal`, { cause: err });
+          const ce = ConnectError.from(err);
+          const siloErr = toSiloError(err, op);
+          if (ambiguous && onRetryError) {
+            const recovered = onRetryError(siloErr);
+            if (recovered !== undefined) return recovered;
+          }
+          const verdict = err instanceof SiloError ? ({ kind: "fail" } as const) : classify(ce);
+          if (verdict.kind === "fail" || attempt >= this.#maxRetries) throw siloErr;
+          if (ce.code === Code.DeadlineExceeded && Date.now() >= deadline) throw siloErr;
+          lastError = siloErr;
+          markTopologyStale(this.#source.key);
+          if (verdict.kind === "redirect") {
+            redirectTo = this.#mapAddress(verdict.address);
+            continue;
+          }
+          if (verdict.kind === "refresh") {
+            await this.refreshTopology().catch(() => undefined);
+          } else {
+            ambiguous ||= verdict.ambiguous;
+            // Reconnect to a fresh view: the node may have gone, and its shards moved.
+            await this.refreshTopology().catch(() => undefined);
+          }
+          const backoff = Math.min(2_000, 50 * 2 ** attempt) * (0.5 + Math.random() / 2);
+          await sleep(Math.min(backoff, Math.max(0, deadline - Date.now())), controller.signal);
+        }
+      }
+    } finally {
+      userSignal?.removeEventListener("abort", onAbort);
+    }
+  }
+
+  async #topologyWithin(remainingMs: number, op: string): Promise<Topology> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new SiloDeadlineExceededError(`${op}: deadline exceeded while learning the cluster topology`)), remainingMs);
+    });
+    try {
+      return await Promise.race([currentTopology(this.#source), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Runs `fn` against one node by address (worker polling). No routing; transient errors are
+   * not retried here.
+   */
+  async callNode<T>(address: string, op: string, fn: (rpc: SiloRpcClient, attempt: AttemptOptions) => Promise<T>, callOptions?: CallOptions): Promise<T> {
+    const timeoutMs = callOptions?.timeoutMs ?? this.#timeoutMs;
+    const signal = callOptions?.signal ? AbortSignal.any([callOptions.signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs);
+    const headers = await this.#headersFor(callOptions?.headers);
+    try {
+      return await fn(this.#rpcFor(this.#mapAddress(address)), { signal, timeoutMs, headers });
+    } catch (err) {
+      throw toSiloError(err, `${op} at ${address}`);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The guide's API
+
+  /**
+   * Enqueues a job and returns its handle. Without `id`, the client generates a UUID so that a
+   * retry after an ambiguous failure cannot create a second job.
+   */
+  async enqueue<P = unknown>(options: EnqueueOptions<P>, callOptions?: CallOptions): Promise<JobHandle> {
+    const given = (options as { id?: unknown } | undefined)?.id;
+    const id = given === undefined ? crypto.randomUUID() : checkJobId("id", given);
+    const { request, tenant } = buildEnqueueRequest(options as EnqueueOptions, id);
+    const jobId = await this.callRouted(
+      "Enqueue",
+      { tenant },
+      async (rpc, shard, attempt) => {
+        request.shard = shard.id;
+        if (tenant !== undefined) request.tenant = tenant;
+        const res = await rpc.enqueue(request, attempt);
+        return res.id || id;
+      },
+      callOptions,
+      (err) => (err.code === "job_already_exists" ? id : undefined),
+    );
+    return new JobHandle(this, jobId, tenant);
+  }
+
+  /** A handle for an existing job. */
+  handle(id: string, tenant?: string): JobHandle {
+    return new JobHandle(this, checkJobId("id", id), checkTenant("tenant", tenant));
+  }
+
+  /** Full job details, payload decoded. */
+  async getJob(id: string, tenant?: string, options?: CallOptions & { includeAttempts?: boolean }): Promise<Job> {
+    checkJobId("id", id);
+    checkTenant("tenant", tenant);
+    const res = await this.callRouted(
+      "GetJob",
+      { tenant },
+      (rpc, shard, a) => rpc.getJob({ shard: shard.id, id, ...(tenant !== undefined ? { tenant } : {}), includeAttempts: options?.includeAttempts ?? false }, a),
+      options,
+    );
+    return jobFromWire(res, tenant);
+  }
+
+  /** The job's status. */
+  async getJobStatus(id: string, tenant?: string, options?: CallOptions): Promise<JobStatus> {
+    checkJobId("id", id);
+    checkTenant("tenant", tenant);
+    const res = await this.callRouted("GetJob", { tenant }, (rpc, shard, a) => rpc.getJob({ shard: shard.id, id, ...(tenant !== undefined ? { tenant } : {}) }, a), options);
+    return jobStatusFromWire(res.status);
+  }
+
+  /** The outcome of a finished job; `JobNotTerminalError` while it is scheduled or running. */
+  async getJobResult<T = unknown>(id: string, tenant?: string, options?: CallOptions): Promise<JobResult<T>> {
+    checkJobId("id", id);
+    checkTenant("tenant", tenant);
+    const res = await this.callRouted(
+      "GetJobResult",
+      { tenant },
+      (rpc, shard, a) => rpc.getJobResult({ shard: shard.id, id, ...(tenant !== undefined ? { tenant } : {}) }, a),
+      options,
+    );
+    return jobResultFromWire<T>(res);
+  }
+
+  /** Polls `getJobResult` until the job finishes. */
+  async awaitJobResult<T = unknown>(id: string, tenant: string | undefined, options: AwaitResultOptions = {}): Promise<JobResult<T>> {
+    const o = checkObject("options", options);
+    checkKnownKeys("", o, ["timeoutMs", "pollIntervalMs", "signal"]);
+    const pollIntervalMs = options.pollIntervalMs === undefined ? 500 : checkInt("pollIntervalMs", options.pollIntervalMs, 1, 2 ** 31 - 1);
+    const timeoutMs = options.timeoutMs === undefined ? undefined : checkInt("timeoutMs", options.timeoutMs, 1, 2 ** 31 - 1);
+    const deadline = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs;
+    const stop = options.signal ?? new AbortController().signal;
+    for (;;) {
+      if (options.signal?.aborted) throw new SiloCancelledError(`awaitResult(${id}): aborted by the caller's signal`);
+      const remaining = deadline - Date.now();
+      try {
+        return await this.getJobResult<T>(id, tenant, {
+          ...(options.signal ? { signal: options.signal } : {}),
+          ...(Number.isFinite(remaining) ? { timeoutMs: Math.max(1, Math.min(this.#timeoutMs, remaining)) } : {}),
+        });
+      } catch (err) {
+        if (!(err instanceof JobNotTerminalError)) throw err;
+        if (Date.now() + pollIntervalMs > deadline) {
+          throw new SiloDeadlineExceededError(`awaitResult(${id}): the job did not finish within ${timeoutMs} ms`, { cause: err });
+        }
+      }
+      await sleep(pollIntervalMs, stop);
+    }
+  }
+
+  /** Cancels a job; a running job's worker sees it on its next heartbeat. */
+  async cancelJob(id: string, tenant?: string, options?: CallOptions): Promise<void> {
+    checkJobId("id", id);
+    checkTenant("tenant", tenant);
+    await this.callRouted(
+      "CancelJob",
+      { tenant },
+      async (rpc, shard, a) => {
+        await rpc.cancelJob({ shard: shard.id, id, ...(tenant !== undefined ? { tenant } : {}) }, a);
+        return true;
+      },
+      options,
+      // Our own earlier attempt may have cancelled it before the connection dropped.
+      (err) => (err.code === "failed_precondition" && err.message.includes("already cancelled") ? true : undefined),
+    );
+  }
+
+  /** Deletes a finished job. */
+  async deleteJob(id: string, tenant?: string, options?: CallOptions): Promise<void> {
+    checkJobId("id", id);
+    checkTenant("tenant", tenant);
+    await this.callRouted(
+      "DeleteJob",
+      { tenant },
+      async (rpc, shard, a) => {
+        await rpc.deleteJob({ shard: shard.id, id, ...(tenant !== undefined ? { tenant } : {}) }, a);
+        return true;
+      },
+      options,
+      (err) => (err.code === "job_not_found" ? true : undefined),
+    );
+  }
+
+  /** Runs a failed or cancelled job again from its first attempt. */
+  async restartJob(id: string, tenant?: string, options?: CallOptions): Promise<void> {
+    checkJobId("id", id);
+    checkTenant("tenant", tenant);
+    await this.callRouted("RestartJob", { tenant }, (rpc, shard, a) => rpc.restartJob({ shard: shard.id, id, ...(tenant !== undefined ? { tenant } : {}) }, a), options);
+  }
+
+  /** Starts a job whose next attempt is scheduled in the future now. */
+  async expediteJob(id: string, tenant?: string, options?: CallOptions): Promise<void> {
+    checkJobId("id", id);
+    checkTenant("tenant", tenant);
+    await this.callRouted("ExpediteJob", { tenant }, (rpc, shard, a) => rpc.expediteJob({ shard: shard.id, id, ...(tenant !== undefined ? { tenant } : {}) }, a), options);
+  }
+}
+
+/** A shorter name for `SiloGRPCClient`. */
+export const SiloClient = SiloGRPCClient;
+export type SiloClient = SiloGRPCClient;
+
+function checkBoolOption(field: string, value: unknown): boolean {
+  if (typeof value !== "boolean") throw new SiloValidationError(field, `must be true or false, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function checkHeaders(field: string, value: unknown): Record<string, string> {
+  const obj = checkObject(field, value);
+  for (const [k, v] of Object.entries(obj)) {
+    if (typeof v !== "string") throw new SiloValidationError(`${field}.${k}`, "must be a string");
+  }
+  return obj as Record<string, string>;
+}
+
+function toAddressMap(value: unknown): ((advertised: string) => string) | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === "function") {
+    return (advertised) => {
+      const mapped = (value as (a: string) => unknown)(advertised);
+      if (typeof mapped !== "string" || mapped === "") {
+        throw new SiloValidationError("addressMap", `returned ${JSON.stringify(mapped)} for ${advertised}; expected "host:port"`);
+      }
+      return mapped;
+    };
+  }
+  const map = checkObject("addressMap", value);
+  for (const [k, v] of Object.entries(map)) {
+    if (typeof v !== "string") throw new SiloValidationError(`addressMap.${k}`, "must be a \"host:port\" string");
+  }
+  return (advertised) => (map[advertised] as string | undefined) ?? advertised;
+}

@@ -1,0 +1,137 @@
+import { SiloValidationError } from "./errors.js";
+
+/**
+ * Checks of user input against the server's limits, run before any network call so a bad value
+ * fails fast with the offending field named, instead of as a server error after a round trip.
+ */
+
+/** Longest tenant id and task group the server accepts. */
+export const MAX_NAME_LENGTH = 64;
+/** Most metadata entries per job. */
+export const MAX_METADATA_ENTRIES = 16;
+/** Metadata keys must be shorter than this many characters. */
+export const MAX_METADATA_KEY_LENGTH = 64;
+/** Metadata values must be shorter than this many UTF-8 bytes. */
+export const MAX_METADATA_VALUE_BYTES = 65_535;
+
+const UINT32_MAX = 0xffff_ffff;
+const INT32_MAX = 0x7fff_ffff;
+const INT64_MAX = (1n << 63n) - 1n;
+
+const utf8 = new TextEncoder();
+
+function describe(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  if (typeof value === "bigint") return `${value}n`;
+  return typeof value === "object" ? (value === null ? "null" : "an object") : String(value);
+}
+
+/** A non-empty string of at most 64 characters (tenant, task group). */
+export function checkName(field: string, value: unknown): string {
+  if (typeof value !== "string") throw new SiloValidationError(field, `must be a string, got ${describe(value)}`);
+  if (value.length === 0) throw new SiloValidationError(field, "must not be empty");
+  if (value.length > MAX_NAME_LENGTH) {
+    throw new SiloValidationError(field, `must be at most ${MAX_NAME_LENGTH} characters, got ${value.length}`);
+  }
+  return value;
+}
+
+/** A tenant id, or undefined for the default tenant. */
+export function checkTenant(field: string, value: unknown): string | undefined {
+  return value === undefined ? undefined : checkName(field, value);
+}
+
+/** A job id: a non-empty string. */
+export function checkJobId(field: string, value: unknown): string {
+  if (typeof value !== "string") throw new SiloValidationError(field, `must be a string, got ${describe(value)}`);
+  if (value.length === 0) throw new SiloValidationError(field, "must not be empty");
+  return value;
+}
+
+/** An integer in [min, max] given as number. */
+export function checkInt(field: string, value: unknown, min: number, max: number): number {
+  if (typeof value === "bigint" && value >= BigInt(min) && value <= BigInt(max)) return Number(value);
+  if (typeof value !== "number" || !Number.isInteger(value)) {
+    throw new SiloValidationError(field, `must be an integer, got ${describe(value)}`);
+  }
+  if (value < min || value > max) throw new SiloValidationError(field, `must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+/** A non-negative uint32. */
+export function checkUint32(field: string, value: unknown): number {
+  return checkInt(field, value, 0, UINT32_MAX);
+}
+
+/** A non-negative int32. */
+export function checkInt32(field: string, value: unknown): number {
+  return checkInt(field, value, 0, INT32_MAX);
+}
+
+/** A non-negative int64 given as bigint or safe-integer number. */
+export function checkInt64(field: string, value: unknown): bigint {
+  if (typeof value === "number") {
+    if (!Number.isSafeInteger(value)) {
+      throw new SiloValidationError(field, `must be a whole number of milliseconds (a safe integer or bigint), got ${describe(value)}`);
+    }
+    value = BigInt(value);
+  }
+  if (typeof value !== "bigint") throw new SiloValidationError(field, `must be a bigint or integer number, got ${describe(value)}`);
+  if (value < 0n) throw new SiloValidationError(field, `must not be negative, got ${value}`);
+  if (value > INT64_MAX) throw new SiloValidationError(field, "does not fit in a signed 64-bit integer");
+  return value;
+}
+
+/** A finite, non-negative number (backoff factors). */
+export function checkFactor(field: string, value: unknown): number {
+  if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
+    throw new SiloValidationError(field, `must be a finite number >= 0, got ${describe(value)}`);
+  }
+  return value;
+}
+
+/** A boolean. */
+export function checkBool(field: string, value: unknown): boolean {
+  if (typeof value !== "boolean") throw new SiloValidationError(field, `must be a boolean, got ${describe(value)}`);
+  return value;
+}
+
+/** A plain object (options bags). */
+export function checkObject(field: string, value: unknown): Record<string, unknown> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new SiloValidationError(field, `must be an object, got ${Array.isArray(value) ? "an array" : describe(value)}`);
+  }
+  return value as Record<string, unknown>;
+}
+
+/** Job metadata: at most 16 string entries, keys under 64 characters, values under 65,535 bytes. */
+export function checkMetadata(field: string, value: unknown): Record<string, string> {
+  const obj = checkObject(field, value);
+  const keys = Object.keys(obj);
+  if (keys.length > MAX_METADATA_ENTRIES) {
+    throw new SiloValidationError(field, `has ${keys.length} entries; at most ${MAX_METADATA_ENTRIES} are allowed`);
+  }
+  const out: Record<string, string> = {};
+  for (const key of keys) {
+    const v = obj[key];
+    if (key.length === 0) throw new SiloValidationError(field, "keys must not be empty");
+    if (key.length >= MAX_METADATA_KEY_LENGTH) {
+      throw new SiloValidationError(field, `key ${describe(key)} must be shorter than ${MAX_METADATA_KEY_LENGTH} characters, got ${key.length}`);
+    }
+    if (typeof v !== "string") throw new SiloValidationError(`${field}.${key}`, `must be a string, got ${describe(v)}`);
+    if (v.length >= MAX_METADATA_VALUE_BYTES / 3 && utf8.encode(v).length >= MAX_METADATA_VALUE_BYTES) {
+      throw new SiloValidationError(`${field}.${key}`, `value must be shorter than ${MAX_METADATA_VALUE_BYTES} bytes`);
+    }
+    out[key] = v;
+  }
+  return out;
+}
+
+/** Rejects keys an options object does not know, so a typo does not silently drop a setting. */
+export function checkKnownKeys(field: string, obj: Record<string, unknown>, known: readonly string[]): void {
+  for (const key of Object.keys(obj)) {
+    if (!known.includes(key) && obj[key] !== undefined) {
+      throw new SiloValidationError(field ? `${field}.${key}` : key, `is not a known option (expected one of: ${known.join(", ")})`);
+    }
+  }
+}

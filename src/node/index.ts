@@ -1,0 +1,2 @@
+export { createFileTopologyStore } from "./file-topology-store.js";
+export type { FileTopologyStoreOptions } from "./file-topology-store.js";
