@@ -2,15 +2,30 @@ import { defineConfig } from "vitest/config";
 
 // `source` points the package's own exports and `#platform` at src/, so tests run the code as
 // written, with no build step.
-const conditions = ["source", "node", "import", "module", "default"];
+const node = ["source", "node", "import", "module", "default"];
+// What a Worker or browser bundle resolves: the fetch-only platform, gRPC-web by default.
+const web = ["source", "worker", "browser", "import", "module", "default"];
 
 export default defineConfig({
-  resolve: { conditions },
-  ssr: { resolve: { conditions, externalConditions: ["source"] } },
   test: {
-    include: ["test/**/*.test.ts"],
     testTimeout: 20_000,
     hookTimeout: 30_000,
     pool: "forks",
+    projects: [
+      {
+        extends: true,
+        resolve: { conditions: node },
+        ssr: { resolve: { conditions: node, externalConditions: ["source"] } },
+        test: { name: "node", include: ["test/**/*.test.ts"], sequence: { groupOrder: 0 } },
+      },
+      {
+        // The guide's examples again, as a Worker would run them: over gRPC-web and fetch.
+        // A later group, so it never shares port 7450 with the node run.
+        extends: true,
+        resolve: { conditions: web },
+        ssr: { resolve: { conditions: web, externalConditions: ["source"] } },
+        test: { name: "web", include: ["test/guide/**/*.test.ts", "test/web/**/*.test.ts"], sequence: { groupOrder: 1 } },
+      },
+    ],
   },
 });

@@ -9,7 +9,10 @@ export type TokenOption = string | (() => string | Promise<string>);
 export interface SiloClientOptions {
   /** One or more servers to learn the topology from: `"host:port"`, `{ host, port }` or a list. Required. */
   servers: ServersOption;
-  /** Use TLS (https / h2). Default true. */
+  /**
+   * Use TLS (https / h2). Default true; false when every server is a loopback address
+   * (`localhost`, `127.x.x.x`, `::1`), where a local Silo or the dev server speaks plaintext.
+   */
   useTls?: boolean;
   /** Sent as `authorization: Bearer <token>` on every RPC. Default: none. */
   token?: TokenOption;

@@ -6,6 +6,7 @@ import type { Platform, PlatformTransportOptions } from "./protocol.js";
 /** Node: gRPC over HTTP/2 by default, as the stock Silo server speaks it. */
 export const platform: Platform = {
   defaultProtocol: "grpc",
+  unsupported: () => undefined,
   createTransport(options: PlatformTransportOptions): Transport {
     if (options.protocol !== "grpc") return web.createTransport(options);
     return createGrpcTransport({ baseUrl: options.baseUrl });

@@ -22,5 +22,7 @@ export interface PlatformTransportOptions {
 export interface Platform {
   /** `"grpc"` on Node, `"grpc-web"` on fetch-only runtimes. */
   readonly defaultProtocol: Protocol;
+  /** Why a protocol cannot run here, or undefined when it can. */
+  unsupported(protocol: Protocol): string | undefined;
   createTransport(options: PlatformTransportOptions): Transport;
 }

@@ -37,7 +37,6 @@ export interface AttemptOptions {
 export const DEFAULT_TENANT_ROUTE = "-";
 
 const DEFAULTS = {
-  useTls: true,
   topologyRefreshIntervalMs: 60_000,
   maxRetries: 5,
   timeoutMs: 10_000,
@@ -96,6 +95,8 @@ function classify(err: ConnectError): Verdict {
       return err.rawMessage.includes("refresh topology and retry") ? { kind: "refresh" } : { kind: "fail" };
     case Code.Unavailable:
       return { kind: "retry", ambiguous: true };
+    // Our own aborts are handled before classify, so a cancel here came from the peer.
+    case Code.Canceled:
     case Code.Unknown:
     case Code.Internal:
     case Code.Aborted:
@@ -130,7 +131,9 @@ export class SiloGRPCClient implements JobOperations {
     const o = checkObject("options", options);
     checkKnownKeys("", o, CLIENT_KEYS);
     this.#servers = parseServers(o.servers);
-    this.#useTls = o.useTls === undefined ? DEFAULTS.useTls : checkBoolOption("useTls", o.useTls);
+    // TLS unless every server is on this machine, where nothing on the network can read the
+    // traffic and a local Silo (or the dev server) speaks plaintext.
+    this.#useTls = o.useTls === undefined ? !this.#servers.every(isLoopbackAddress) : checkBoolOption("useTls", o.useTls);
     if (o.token !== undefined && typeof o.token !== "function" && (typeof o.token !== "string" || o.token === "")) {
       throw new SiloValidationError("token", "must be a non-empty string or a function returning one");
     }
@@ -139,6 +142,8 @@ export class SiloGRPCClient implements JobOperations {
       throw new SiloValidationError("protocol", `must be one of ${PROTOCOLS.map((p) => `"${p}"`).join(", ")}, got ${JSON.stringify(o.protocol)}`);
     }
     this.#protocol = (o.protocol as Protocol | undefined) ?? platform.defaultProtocol;
+    const unsupported = platform.unsupported(this.#protocol);
+    if (unsupported) throw new SiloValidationError("protocol", unsupported);
     this.#addressMap = toAddressMap(o.addressMap);
     this.#maxRetries = o.maxRetries === undefined ? DEFAULTS.maxRetries : checkInt("maxRetries", o.maxRetries, 0, 100);
     this.#timeoutMs = o.timeoutMs === undefined ? DEFAULTS.timeoutMs : checkInt("timeoutMs", o.timeoutMs, 1, 2 ** 31 - 1);
@@ -186,6 +191,11 @@ export class SiloGRPCClient implements JobOperations {
     return this.#protocol;
   }
 
+  /** The default deadline of each call in ms (`timeoutMs` option). */
+  get timeoutMs(): number {
+    return this.#timeoutMs;
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Topology
 
@@ -201,20 +211,25 @@ export class SiloGRPCClient implements JobOperations {
 
   async #fetchTopology(): Promise<Topology> {
     const failures: string[] = [];
-    for (const server of this.#servers) {
-      const signal = AbortSignal.timeout(this.#timeoutMs);
-      try {
-        const headers = await this.#headersFor(undefined);
-        const info = await this.#rpcFor(server).getClusterInfo({}, { signal, timeoutMs: this.#timeoutMs, headers });
-        const topology = Topology.fromClusterInfo(info);
-        if (topology.shards.length === 0) throw new SiloUnavailableError(`${server} reported no shards`);
-        return topology;
-      } catch (err) {
-        if (err instanceof SiloUnauthenticatedError) throw err;
-        const e = toSiloError(err, `GetClusterInfo at ${server}`);
-        if (e.code === "unauthenticated" || e.code === "permission_denied") throw e;
-        failures.push(e.message);
+    // GetClusterInfo is read-only, so a second pass after a connectivity error is safe: it
+    // replaces a connection that died while idle (a server restart, a frozen Lambda).
+    for (let pass = 0; pass < 2; pass++) {
+      let retryable = false;
+      for (const server of this.#servers) {
+        try {
+          const headers = await this.#headersFor(undefined);
+          const info = await this.#rpcFor(server).getClusterInfo({}, { signal: AbortSignal.timeout(this.#timeoutMs), timeoutMs: this.#timeoutMs, headers });
+          const topology = Topology.fromClusterInfo(info);
+          if (topology.shards.length === 0) throw new SiloUnavailableError(`${server} reported no shards`);
+          return topology;
+        } catch (err) {
+          const e = toSiloError(err, `GetClusterInfo at ${server}`);
+          if (e.code === "unauthenticated" || e.code === "permission_denied") throw e;
+          if (!(err instanceof SiloError) && classify(ConnectError.from(err)).kind === "retry") retryable = true;
+          failures.push(e.message);
+        }
       }
+      if (!retryable) break;
     }
     throw new SiloUnavailableError(`could not learn the cluster topology from any server: ${failures.join("; ")}`);
   }
