@@ -1,0 +1,22 @@
+import { build } from "esbuild";
+
+/**
+ * Bundles a Worker entry the way wrangler does for workerd: ESM, the `workerd`/`worker`/
+ * `browser` export conditions (so the package's fetch-only build is picked and no `node:`
+ * module is pulled in), plus `source` so this repository's TypeScript is bundled as written.
+ */
+export async function bundleWorker(entry: string, options: { minify?: boolean } = {}): Promise<string> {
+  const result = await build({
+    entryPoints: [entry],
+    bundle: true,
+    write: false,
+    format: "esm",
+    platform: "neutral",
+    target: "es2022",
+    conditions: ["source", "workerd", "worker", "browser"],
+    mainFields: ["module", "main"],
+    minify: options.minify ?? false,
+    logLevel: "silent",
+  });
+  return result.outputFiles[0]!.text;
+}
