@@ -3,7 +3,7 @@
  *
  * Pure TypeScript on 32-bit halves: no BigInt on the hot path (too slow per request), no WASM and
  * no `eval` (workerd refuses both at request time). Every 64-bit value is a (hi, lo) pair of
- * uint32s; results of the helpers land in the module-level `rh`/`rl` registers so that hashing
+ * uint32s; results of the helpers land in the module-level `R` registers so that hashing
  * allocates nothing beyond the output string.
  */
 
@@ -14,38 +14,39 @@ const P3H = 0x165667b1, P3L = 0x9e3779f9;
 const P4H = 0x85ebca77, P4L = 0xc2b2ae63;
 const P5H = 0x27d4eb2f, P5L = 0x165667c5;
 
-let rh = 0;
-let rl = 0;
+// Result registers. A typed array, because storing uint32s above 2^30 in module-level `let`s
+// boxes each one as a heap number, which made hashing several times slower.
+const R = new Uint32Array(2);
 
-/** (ah,al) * (bh,bl) mod 2^64 into rh/rl. */
+/** (ah,al) * (bh,bl) mod 2^64 into R. */
 function mul(ah: number, al: number, bh: number, bl: number): void {
   const a0 = al & 0xffff, a1 = al >>> 16, b0 = bl & 0xffff, b1 = bl >>> 16;
   const p00 = a0 * b0, p01 = a0 * b1, p10 = a1 * b0, p11 = a1 * b1;
   const cross = (p00 >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
   const hi = p11 + (p01 >>> 16) + (p10 >>> 16) + (cross >>> 16);
-  rl = (((cross & 0xffff) << 16) | (p00 & 0xffff)) >>> 0;
-  rh = (hi + Math.imul(ah, bl) + Math.imul(al, bh)) >>> 0;
+  R[1] = (((cross & 0xffff) << 16) | (p00 & 0xffff)) >>> 0;
+  R[0] = (hi + Math.imul(ah, bl) + Math.imul(al, bh)) >>> 0;
 }
 
-/** (ah,al) + (bh,bl) mod 2^64 into rh/rl. */
+/** (ah,al) + (bh,bl) mod 2^64 into R. */
 function add(ah: number, al: number, bh: number, bl: number): void {
   const s = al + bl;
-  rl = s >>> 0;
-  rh = (ah + bh + (s > 0xffffffff ? 1 : 0)) >>> 0;
+  R[1] = s >>> 0;
+  R[0] = (ah + bh + (s > 0xffffffff ? 1 : 0)) >>> 0;
 }
 
-/** Rotate (h,l) left by r (0 < r < 32) into rh/rl. */
+/** Rotate (h,l) left by r (0 < r < 32) into R. */
 function rotl(h: number, l: number, r: number): void {
-  rh = ((h << r) | (l >>> (32 - r))) >>> 0;
-  rl = ((l << r) | (h >>> (32 - r))) >>> 0;
+  R[0] = ((h << r) | (l >>> (32 - r))) >>> 0;
+  R[1] = ((l << r) | (h >>> (32 - r))) >>> 0;
 }
 
-/** XXH64 round: rotl(acc + lane * P2, 31) * P1, into rh/rl. */
+/** XXH64 round: rotl(acc + lane * P2, 31) * P1, into R. */
 function round(acch: number, accl: number, laneh: number, lanel: number): void {
   mul(laneh, lanel, P2H, P2L);
-  add(acch, accl, rh, rl);
-  rotl(rh, rl, 31);
-  mul(rh, rl, P1H, P1L);
+  add(acch, accl, R[0]!, R[1]!);
+  rotl(R[0]!, R[1]!, 31);
+  mul(R[0]!, R[1]!, P1H, P1L);
 }
 
 let buf = new Uint8Array(256);
@@ -103,64 +104,64 @@ function xxh64Hex(b: Uint8Array, len: number): string {
   if (len >= 32) {
     // v1 = P1 + P2, v2 = P2, v3 = 0, v4 = -P1 (all mod 2^64, seed 0).
     add(P1H, P1L, P2H, P2L);
-    let v1h = rh, v1l = rl;
+    let v1h = R[0]!, v1l = R[1]!;
     let v2h = P2H, v2l = P2L;
     let v3h = 0, v3l = 0;
     // Two's complement of P1.
     add(~P1H >>> 0, ~P1L >>> 0, 0, 1);
-    let v4h = rh, v4l = rl;
+    let v4h = R[0]!, v4l = R[1]!;
     const limit = len - 32;
     do {
-      round(v1h, v1l, u32(b, p + 4), u32(b, p)); v1h = rh; v1l = rl;
-      round(v2h, v2l, u32(b, p + 12), u32(b, p + 8)); v2h = rh; v2l = rl;
-      round(v3h, v3l, u32(b, p + 20), u32(b, p + 16)); v3h = rh; v3l = rl;
-      round(v4h, v4l, u32(b, p + 28), u32(b, p + 24)); v4h = rh; v4l = rl;
+      round(v1h, v1l, u32(b, p + 4), u32(b, p)); v1h = R[0]!; v1l = R[1]!;
+      round(v2h, v2l, u32(b, p + 12), u32(b, p + 8)); v2h = R[0]!; v2l = R[1]!;
+      round(v3h, v3l, u32(b, p + 20), u32(b, p + 16)); v3h = R[0]!; v3l = R[1]!;
+      round(v4h, v4l, u32(b, p + 28), u32(b, p + 24)); v4h = R[0]!; v4l = R[1]!;
       p += 32;
     } while (p <= limit);
-    rotl(v1h, v1l, 1); hh = rh; hl = rl;
-    rotl(v2h, v2l, 7); add(hh, hl, rh, rl); hh = rh; hl = rl;
-    rotl(v3h, v3l, 12); add(hh, hl, rh, rl); hh = rh; hl = rl;
-    rotl(v4h, v4l, 18); add(hh, hl, rh, rl); hh = rh; hl = rl;
+    rotl(v1h, v1l, 1); hh = R[0]!; hl = R[1]!;
+    rotl(v2h, v2l, 7); add(hh, hl, R[0]!, R[1]!); hh = R[0]!; hl = R[1]!;
+    rotl(v3h, v3l, 12); add(hh, hl, R[0]!, R[1]!); hh = R[0]!; hl = R[1]!;
+    rotl(v4h, v4l, 18); add(hh, hl, R[0]!, R[1]!); hh = R[0]!; hl = R[1]!;
     const vs = [v1h, v1l, v2h, v2l, v3h, v3l, v4h, v4l];
     for (let i = 0; i < 8; i += 2) {
       round(0, 0, vs[i]!, vs[i + 1]!);
-      hh = (hh ^ rh) >>> 0; hl = (hl ^ rl) >>> 0;
+      hh = (hh ^ R[0]!) >>> 0; hl = (hl ^ R[1]!) >>> 0;
       mul(hh, hl, P1H, P1L);
-      add(rh, rl, P4H, P4L); hh = rh; hl = rl;
+      add(R[0]!, R[1]!, P4H, P4L); hh = R[0]!; hl = R[1]!;
     }
   } else {
     hh = P5H; hl = P5L;
   }
   // h += len (len < 2^32 for any tenant string).
-  add(hh, hl, 0, len); hh = rh; hl = rl;
+  add(hh, hl, 0, len); hh = R[0]!; hl = R[1]!;
   while (p + 8 <= len) {
     round(0, 0, u32(b, p + 4), u32(b, p));
-    hh = (hh ^ rh) >>> 0; hl = (hl ^ rl) >>> 0;
+    hh = (hh ^ R[0]!) >>> 0; hl = (hl ^ R[1]!) >>> 0;
     rotl(hh, hl, 27);
-    mul(rh, rl, P1H, P1L);
-    add(rh, rl, P4H, P4L); hh = rh; hl = rl;
+    mul(R[0]!, R[1]!, P1H, P1L);
+    add(R[0]!, R[1]!, P4H, P4L); hh = R[0]!; hl = R[1]!;
     p += 8;
   }
   if (p + 4 <= len) {
     mul(0, u32(b, p), P1H, P1L);
-    hh = (hh ^ rh) >>> 0; hl = (hl ^ rl) >>> 0;
+    hh = (hh ^ R[0]!) >>> 0; hl = (hl ^ R[1]!) >>> 0;
     rotl(hh, hl, 23);
-    mul(rh, rl, P2H, P2L);
-    add(rh, rl, P3H, P3L); hh = rh; hl = rl;
+    mul(R[0]!, R[1]!, P2H, P2L);
+    add(R[0]!, R[1]!, P3H, P3L); hh = R[0]!; hl = R[1]!;
     p += 4;
   }
   while (p < len) {
     mul(0, b[p]!, P5H, P5L);
-    hh = (hh ^ rh) >>> 0; hl = (hl ^ rl) >>> 0;
+    hh = (hh ^ R[0]!) >>> 0; hl = (hl ^ R[1]!) >>> 0;
     rotl(hh, hl, 11);
-    mul(rh, rl, P1H, P1L); hh = rh; hl = rl;
+    mul(R[0]!, R[1]!, P1H, P1L); hh = R[0]!; hl = R[1]!;
     p++;
   }
   // Avalanche.
   hl = (hl ^ (hh >>> 1)) >>> 0;
-  mul(hh, hl, P2H, P2L); hh = rh; hl = rl;
+  mul(hh, hl, P2H, P2L); hh = R[0]!; hl = R[1]!;
   hl = (hl ^ ((hl >>> 29) | (hh << 3))) >>> 0; hh = (hh ^ (hh >>> 29)) >>> 0;
-  mul(hh, hl, P3H, P3L); hh = rh; hl = rl;
+  mul(hh, hl, P3H, P3L); hh = R[0]!; hl = R[1]!;
   hl = (hl ^ hh) >>> 0;
   return hex32(hh) + hex32(hl);
 }
