@@ -1,0 +1,424 @@
+import type { ConnectRouter, ServiceImpl } from "@connectrpc/connect";
+import type { DescMethod } from "@bufbuild/protobuf";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { JobAttemptSchema, SerializedBytes, SerializedBytesSchema, TaskSchema } from "../gen/silo/v1/silo_pb.js";
+import { AttemptStatus, JobStatus, Silo } from "../gen/silo/v1/silo_pb.js";
+import type { ClusterState } from "./cluster-state.js";
+import { failedPrecondition, internal, invalidArgument, notFound, unimplemented } from "./errors.js";
+import type { AttemptRecord, JobRecord, Lease, Outcome, ShardStore } from "./job-store.js";
+import { isTerminal, statusName } from "./job-store.js";
+import { formatRange, rangeContainsTenant } from "./shard-ranges.js";
+import { parseShardId } from "./shard-id.js";
+
+/** Metadata names the stock server uses to point a client at a shard's owner. */
+export const SHARD_OWNER_ADDR_HEADER = "x-silo-shard-owner-addr";
+export const SHARD_OWNER_NODE_HEADER = "x-silo-shard-owner-node";
+
+/** The tenant the server files jobs under when tenancy is disabled. */
+const DEFAULT_TENANT = "-";
+
+/** What one node's RPC handlers need from the dev server. */
+export interface SiloServiceContext {
+  readonly cluster: ClusterState;
+  readonly stores: ReadonlyMap<string, ShardStore>;
+  readonly tenancy: boolean;
+  readonly leaseMs: number;
+  readonly nodeIndex: number;
+  /** Fail attempts whose lease ran out; run before every RPC so expiry never waits on the timer. */
+  readonly expireLeases: (now: number) => void;
+  /** Clear every shard (ResetShards); returns how many were reset. */
+  readonly resetShards: () => number;
+}
+
+/** RPCs with real behaviour; every other method of `silo.v1.Silo` answers UNIMPLEMENTED. */
+const IMPLEMENTED = new Set([
+  "GetClusterInfo",
+  "Enqueue",
+  "GetJob",
+  "GetJobResult",
+  "CancelJob",
+  "DeleteJob",
+  "RestartJob",
+  "ExpediteJob",
+  "LeaseTask",
+  "LeaseTasks",
+  "Heartbeat",
+  "ReportOutcome",
+  "ReportRefreshOutcome",
+  "ResetShards",
+]);
+
+/** Register the Silo service for one node on a connect router. */
+export function registerSiloService(router: ConnectRouter, ctx: SiloServiceContext): void {
+  router.service(Silo, createSiloHandlers(ctx));
+  for (const method of Silo.methods) {
+    // Replaces connect's generic "not implemented" stub (the adapter keeps the last handler per
+    // path). `router.rpc` is overloaded per method kind; the handler matches it at runtime.
+    if (!IMPLEMENTED.has(method.name)) router.rpc(method as DescMethod, unimplementedHandler(method) as never);
+  }
+}
+
+function unimplementedHandler(method: DescMethod): unknown {
+  const message = `${method.name} is not implemented by the silo-edge dev server`;
+  if (method.methodKind === "server_streaming") {
+    // A generator that throws before its first yield: the stream ends with UNIMPLEMENTED.
+    return async function* notImplementedStream() {
+      throw unimplemented(message);
+    };
+  }
+  return function notImplemented() {
+    throw unimplemented(message);
+  };
+}
+
+function createSiloHandlers(ctx: SiloServiceContext): Partial<ServiceImpl<typeof Silo>> {
+  const { cluster, tenancy, leaseMs } = ctx;
+
+  /** Clock read plus lazy lease expiry, so every RPC sees expired leases as failed. */
+  const tick = (): number => {
+    const now = Date.now();
+    ctx.expireLeases(now);
+    return now;
+  };
+
+  /** The local store for a shard id, or the stock server's routing errors. */
+  const localShard = (raw: string): ShardStore => {
+    const id = parseShardId(raw);
+    const shard = cluster.find(id);
+    if (shard === undefined) throw notFound("shard not found");
+    if (shard.owner !== ctx.nodeIndex) {
+      const owner = cluster.node(shard.owner);
+      throw notFound("shard not found", {
+        [SHARD_OWNER_ADDR_HEADER]: cluster.addressOf(owner.index),
+        [SHARD_OWNER_NODE_HEADER]: owner.nodeId,
+      });
+    }
+    const store = ctx.stores.get(id);
+    if (store === undefined) throw internal(`shard ${id} has no store`);
+    return store;
+  };
+
+  const validateTenant = (tenant: string | undefined): string => {
+    const present = tenant === undefined || tenant === "" ? undefined : tenant;
+    if (tenancy) {
+      if (present === undefined) throw invalidArgument("tenant id required");
+      if ([...present].length > 64) throw invalidArgument("invalid tenant id");
+      return present;
+    }
+    if (present !== undefined) {
+      throw failedPrecondition("tenant must not be provided when tenancy is disabled on the server");
+    }
+    return DEFAULT_TENANT;
+  };
+
+  /** Shard lookup, tenant validation and range check, in the stock server's order. */
+  const resolve = (rawShard: string, tenant: string | undefined): { store: ShardStore; tenant: string } => {
+    const store = localShard(rawShard);
+    const t = validateTenant(tenant);
+    if (tenancy) {
+      const shard = cluster.find(store.shardId);
+      if (shard !== undefined && !rangeContainsTenant(shard.range, t)) {
+        throw failedPrecondition(
+          `tenant '${t}' is not within shard ${shard.id} range ${formatRange(shard.range)}; refresh topology and retry`,
+        );
+      }
+    }
+    return { store, tenant: t };
+  };
+
+  const requireWorkerTenant = (tenantId: string | undefined): void => {
+    if (tenancy && (tenantId === undefined || tenantId === "")) {
+      throw invalidArgument("tenant_id is required for worker operations when tenancy is enabled");
+    }
+  };
+
+  return {
+    getClusterInfo() {
+      tick();
+      const self = cluster.node(ctx.nodeIndex);
+      return {
+        numShards: cluster.shardIds().length,
+        shardOwners: cluster.shards().map((s) => {
+          const owner = cluster.node(s.nodeIndex);
+          return {
+            shardId: s.id,
+            grpcAddr: cluster.addressOf(owner.index),
+            nodeId: owner.nodeId,
+            rangeStart: s.rangeStart,
+            rangeEnd: s.rangeEnd,
+          };
+        }),
+        thisNodeId: self.nodeId,
+        thisGrpcAddr: cluster.addressOf(self.index),
+        members: cluster.nodes.map((n) => ({ nodeId: n.nodeId, grpcAddr: cluster.addressOf(n.index), placementRings: [] })),
+      };
+    },
+
+    enqueue(req) {
+      const now = tick();
+      const { store, tenant } = resolve(req.shard, req.tenant);
+      if (req.priority > 99) throw invalidArgument("priority must be between 0 and 99");
+      validateMetadata(req.metadata);
+      if (req.taskGroup === "") throw invalidArgument("task_group is required");
+      if ([...req.taskGroup].length > 64) throw invalidArgument("task_group too long (must be <= 64 chars)");
+      const id = store.enqueue(
+        {
+          id: req.id,
+          tenant,
+          priority: req.priority,
+          startAtMs: Number(req.startAtMs),
+          retryPolicy: req.retryPolicy,
+          payload: msgpackBytes(req.payload),
+          limits: req.limits.filter((l) => l.limit.case !== undefined),
+          metadata: { ...req.metadata },
+          taskGroup: req.taskGroup,
+        },
+        now,
+      );
+      return { id };
+    },
+
+    getJob(req) {
+      tick();
+      const { store, tenant } = resolve(req.shard, req.tenant);
+      const job = store.get(tenant, req.id);
+      const succeeded = [...job.attempts].reverse().find((a) => a.status === AttemptStatus.SUCCEEDED);
+      return {
+        id: job.id,
+        priority: job.priority,
+        enqueueTimeMs: BigInt(job.enqueueTimeMs),
+        payload: msgpack(job.payload),
+        retryPolicy: job.retryPolicy,
+        limits: job.limits,
+        metadata: job.metadata,
+        status: job.status,
+        statusChangedAtMs: BigInt(job.statusChangedAtMs),
+        attempts: req.includeAttempts ? job.attempts.map((a) => attemptToProto(job, a)) : [],
+        nextAttemptStartsAfterMs:
+          job.status === JobStatus.SCHEDULED && job.nextAttemptAtMs !== undefined ? BigInt(job.nextAttemptAtMs) : undefined,
+        taskGroup: job.taskGroup,
+        result:
+          job.status === JobStatus.SUCCEEDED && succeeded?.result !== undefined ? msgpack(succeeded.result) : undefined,
+      };
+    },
+
+    getJobResult(req) {
+      tick();
+      const { store, tenant } = resolve(req.shard, req.tenant);
+      const job = store.get(tenant, req.id);
+      if (!isTerminal(job.status)) {
+        throw failedPrecondition(`job is not complete: status is ${statusName(job.status)}`);
+      }
+      const finishedAtMs = BigInt(job.statusChangedAtMs);
+      if (job.status === JobStatus.CANCELLED) {
+        return {
+          id: job.id,
+          status: job.status,
+          finishedAtMs,
+          result: { case: "cancelled", value: { cancelledAtMs: finishedAtMs } },
+        };
+      }
+      const last = job.attempts[job.attempts.length - 1];
+      if (job.status === JobStatus.SUCCEEDED) {
+        return {
+          id: job.id,
+          status: job.status,
+          finishedAtMs,
+          result: { case: "successData", value: msgpack(last?.result ?? new Uint8Array()) },
+        };
+      }
+      return {
+        id: job.id,
+        status: job.status,
+        finishedAtMs,
+        result: {
+          case: "failure",
+          value: { errorCode: last?.errorCode ?? "", errorData: msgpack(last?.errorData ?? new Uint8Array()) },
+        },
+      };
+    },
+
+    cancelJob(req) {
+      const now = tick();
+      const { store, tenant } = resolve(req.shard, req.tenant);
+      store.cancel(tenant, req.id, now);
+      return {};
+    },
+
+    deleteJob(req) {
+      tick();
+      const { store, tenant } = resolve(req.shard, req.tenant);
+      store.delete(tenant, req.id);
+      return {};
+    },
+
+    restartJob(req) {
+      const now = tick();
+      const { store, tenant } = resolve(req.shard, req.tenant);
+      store.restart(tenant, req.id, now);
+      return {};
+    },
+
+    expediteJob(req) {
+      const now = tick();
+      const { store, tenant } = resolve(req.shard, req.tenant);
+      store.expedite(tenant, req.id, now);
+      return {};
+    },
+
+    leaseTask(req) {
+      const now = tick();
+      const { store, tenant } = resolve(req.shard, req.tenant);
+      if (req.workerId === "") throw invalidArgument("worker_id is required");
+      const lease = store.leaseJob(tenant, req.id, req.workerId, now);
+      return { task: taskToProto(lease, store.shardId, leaseMs) };
+    },
+
+    leaseTasks(req) {
+      const now = tick();
+      if (req.taskGroup === "") throw invalidArgument("task_group is required");
+      const stores =
+        req.shard !== undefined
+          ? [localShard(req.shard)]
+          : shuffle(cluster.ownedBy(ctx.nodeIndex).flatMap((id) => ctx.stores.get(id) ?? []));
+      const tasks: MessageInitShape<typeof TaskSchema>[] = [];
+      const refreshTasks = [];
+      let remaining = req.maxTasks;
+      for (const store of stores) {
+        if (remaining === 0) break;
+        const leases = store.leaseReady(req.taskGroup, req.workerId, remaining, now);
+        for (const lease of leases) tasks.push(taskToProto(lease, store.shardId, leaseMs));
+        for (const refresh of store.limits.dueRefreshes(req.taskGroup, now, leaseMs)) {
+          refreshTasks.push({
+            id: refresh.taskId,
+            queueKey: refresh.state.key,
+            currentMaxConcurrency: refresh.state.maxConcurrency,
+            lastRefreshedAtMs: BigInt(refresh.state.lastRefreshedAtMs),
+            metadata: refresh.state.metadata,
+            leaseMs: BigInt(leaseMs),
+            shard: store.shardId,
+            taskGroup: refresh.state.taskGroup,
+            tenantId: refresh.state.tenant === DEFAULT_TENANT ? undefined : refresh.state.tenant,
+          });
+        }
+        remaining -= leases.length;
+      }
+      return { tasks, refreshTasks };
+    },
+
+    heartbeat(req) {
+      const now = tick();
+      const store = localShard(req.shard);
+      requireWorkerTenant(req.tenantId);
+      const result = store.heartbeat(req.workerId, req.taskId, now);
+      return {
+        cancelled: result.cancelled,
+        cancelledAtMs: result.cancelledAtMs === undefined ? undefined : BigInt(result.cancelledAtMs),
+      };
+    },
+
+    reportOutcome(req) {
+      const now = tick();
+      const store = localShard(req.shard);
+      requireWorkerTenant(req.tenantId);
+      let outcome: Outcome;
+      switch (req.outcome.case) {
+        case "success":
+          outcome = { kind: "success", result: msgpackBytes(req.outcome.value) };
+          break;
+        case "failure":
+          outcome = { kind: "failure", code: req.outcome.value.code, data: msgpackBytes(req.outcome.value.data) };
+          break;
+        case "cancelled":
+          outcome = { kind: "cancelled" };
+          break;
+        default:
+          throw invalidArgument("missing outcome");
+      }
+      store.report(req.taskId, outcome, now);
+      return {};
+    },
+
+    reportRefreshOutcome(req) {
+      const now = tick();
+      const store = localShard(req.shard);
+      requireWorkerTenant(req.tenantId);
+      if (req.outcome.case === undefined) throw invalidArgument("missing outcome");
+      const newMax = req.outcome.case === "success" ? req.outcome.value.newMaxConcurrency : undefined;
+      if (!store.limits.finishRefresh(req.taskId, newMax, now)) throw notFound("lease not found");
+      return {};
+    },
+
+    resetShards() {
+      tick();
+      return { shardsReset: ctx.resetShards() };
+    },
+  };
+}
+
+/** The stock server's metadata limits: at most 16 entries, keys < 64 chars, values < 65,535 bytes. */
+function validateMetadata(metadata: Record<string, string>): void {
+  const entries = Object.entries(metadata);
+  if (entries.length > 16) throw invalidArgument("metadata has too many entries (max 16)");
+  for (const [key, value] of entries) {
+    if ([...key].length >= 64) throw invalidArgument("metadata key too long (must be < 64 chars)");
+    if (Buffer.byteLength(value, "utf8") >= 65535) {
+      throw invalidArgument("metadata value too long (must be < u16::MAX bytes)");
+    }
+  }
+}
+
+function msgpackBytes(bytes: SerializedBytes | undefined): Uint8Array {
+  return bytes?.encoding.case === "msgpack" ? bytes.encoding.value : new Uint8Array();
+}
+
+function msgpack(value: Uint8Array): MessageInitShape<typeof SerializedBytesSchema> {
+  return { encoding: { case: "msgpack", value } };
+}
+
+function attemptToProto(job: JobRecord, a: AttemptRecord): MessageInitShape<typeof JobAttemptSchema> {
+  return {
+    jobId: job.id,
+    attemptNumber: a.attemptNumber,
+    taskId: a.taskId,
+    status: a.status,
+    startedAtMs: BigInt(a.startedAtMs),
+    finishedAtMs: a.finishedAtMs === undefined ? undefined : BigInt(a.finishedAtMs),
+    result: a.result === undefined ? undefined : msgpack(a.result),
+    errorCode: a.errorCode,
+    errorData: a.errorData === undefined ? undefined : msgpack(a.errorData),
+  };
+}
+
+function taskToProto(lease: Lease, shardId: string, leaseMs: number): MessageInitShape<typeof TaskSchema> {
+  const job = lease.job;
+  const attempt = job.attempts[job.attempts.length - 1];
+  const relative = attempt?.relativeAttemptNumber ?? 1;
+  const maxAttempts = job.retryPolicy === undefined ? 1 : job.retryPolicy.retryCount + 1;
+  return {
+    id: lease.taskId,
+    jobId: job.id,
+    tenantId: job.tenant === DEFAULT_TENANT ? undefined : job.tenant,
+    attemptNumber: attempt?.attemptNumber ?? 1,
+    relativeAttemptNumber: relative,
+    isLastAttempt: relative >= maxAttempts,
+    metadata: job.metadata,
+    limits: job.limits,
+    payload: msgpack(job.payload),
+    priority: job.priority,
+    shard: shardId,
+    taskGroup: job.taskGroup,
+    leaseMs: BigInt(leaseMs),
+  };
+}
+
+/** Poll order across shards is shuffled, as on the stock server, so no shard starves. */
+function shuffle<T>(items: T[]): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    const a = items[i] as T;
+    items[i] = items[j] as T;
+    items[j] = a;
+  }
+  return items;
+}

@@ -1,0 +1,96 @@
+import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+import { JobStatus } from "../../src/gen/silo/v1/silo_pb.js";
+import { msgpack, shardForTenant, transports, unpack } from "./harness.js";
+
+const bin = fileURLToPath(new URL("../../bin/silo-edge.js", import.meta.url));
+const children: ChildProcess[] = [];
+
+function run(args: string[]): ChildProcess {
+  const child = spawn(process.execPath, [bin, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  children.push(child);
+  return child;
+}
+
+function exitCode(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) resolve(child.exitCode);
+    else child.once("exit", (code) => resolve(code));
+  });
+}
+
+/** Collect stdout until the ready line; resolves with all lines printed so far. */
+function readyLines(child: ChildProcess): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    let out = "";
+    let err = "";
+    child.stderr?.on("data", (c: Buffer) => (err += c.toString()));
+    child.stdout?.on("data", (c: Buffer) => {
+      out += c.toString();
+      if (out.includes("ready")) resolve(out.split("\n"));
+    });
+    child.once("exit", (code) => reject(new Error(`CLI exited with ${code} before ready: ${out}${err}`)));
+  });
+}
+
+afterAll(() => {
+  for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
+});
+
+describe("the silo-edge dev CLI", () => {
+  it("starts a tenanted 2-node cluster that runs a job end to end, and stops with exit 0 on SIGINT", async () => {
+    const child = run(["dev", "--nodes", "2", "--shards", "8", "--tenancy", "--port", "0", "--lease-ms", "5000"]);
+    const lines = await readyLines(child);
+    const addresses = lines.flatMap((l) => /^node \d+ listening on (\S+)$/.exec(l)?.[1] ?? []);
+    expect(addresses).toHaveLength(2);
+    expect(lines.filter((l) => l.startsWith("shard "))).toHaveLength(8);
+
+    const grpc = transports[0];
+    const info = await grpc.client(addresses[0] as string).getClusterInfo({});
+    expect(info.numShards).toBe(8);
+    const tenant = "cli-tenant";
+    const shard = shardForTenant(info, tenant);
+    const client = grpc.client(shard.grpcAddr);
+    const { id } = await client.enqueue({ shard: shard.shardId, tenant, taskGroup: "cli", payload: msgpack({ n: 1 }) });
+    const { tasks } = await client.leaseTasks({ workerId: "w", maxTasks: 1, taskGroup: "cli" });
+    expect(tasks[0]).toMatchObject({ jobId: id, tenantId: tenant, leaseMs: 5000n });
+    await client.reportOutcome({
+      shard: shard.shardId,
+      taskId: tasks[0]?.id as string,
+      tenantId: tenant,
+      outcome: { case: "success", value: msgpack({ done: true }) },
+    });
+    const job = await client.getJob({ shard: shard.shardId, tenant, id });
+    expect(job.status).toBe(JobStatus.SUCCEEDED);
+    expect(unpack(job.result)).toEqual({ done: true });
+
+    child.kill("SIGINT");
+    expect(await exitCode(child)).toBe(0);
+  });
+
+  it("exits 2 with a clear message on an invalid flag", async () => {
+    const child = run(["dev", "--nodes", "zero"]);
+    let err = "";
+    child.stderr?.on("data", (c: Buffer) => (err += c.toString()));
+    expect(await exitCode(child)).toBe(2);
+    expect(err).toContain('--nodes must be an integer >= 1, got "zero"');
+  });
+
+  it("exits 2 on an unknown option", async () => {
+    const child = run(["dev", "--shard", "3"]);
+    let err = "";
+    child.stderr?.on("data", (c: Buffer) => (err += c.toString()));
+    expect(await exitCode(child)).toBe(2);
+    expect(err).toContain("--shard");
+  });
+
+  it("prints usage for --help and exits 0", async () => {
+    const child = run(["dev", "--help"]);
+    let out = "";
+    child.stdout?.on("data", (c: Buffer) => (out += c.toString()));
+    expect(await exitCode(child)).toBe(0);
+    expect(out).toContain("Usage: silo-edge dev");
+  });
+});
