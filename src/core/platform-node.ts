@@ -1,5 +1,5 @@
 import type { Transport } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { createGrpcHttp2Transport } from "../node/grpc-http2-transport.js";
 import { platform as web } from "./platform-web.js";
 import type { Platform, PlatformTransportOptions } from "./protocol.js";
 
@@ -9,6 +9,6 @@ export const platform: Platform = {
   unsupported: () => undefined,
   createTransport(options: PlatformTransportOptions): Transport {
     if (options.protocol !== "grpc") return web.createTransport(options);
-    return createGrpcTransport({ baseUrl: options.baseUrl });
+    return createGrpcHttp2Transport({ baseUrl: options.baseUrl });
   },
 };

@@ -1,7 +1,8 @@
 import type { Transport } from "@connectrpc/connect";
-import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-web";
+import { createConnectTransport } from "@connectrpc/connect-web";
 import { SiloValidationError } from "./errors.js";
 import { workerdSafeFetch } from "./fetch-compat.js";
+import { createGrpcWebFetchTransport } from "./grpc-web-fetch-transport.js";
 import type { Platform, PlatformTransportOptions } from "./protocol.js";
 
 const GRPC_UNSUPPORTED =
@@ -12,12 +13,13 @@ export const platform: Platform = {
   defaultProtocol: "grpc-web",
   unsupported: (protocol) => (protocol === "grpc" ? GRPC_UNSUPPORTED : undefined),
   createTransport({ baseUrl, protocol, fetch }: PlatformTransportOptions): Transport {
-    const safeFetch = workerdSafeFetch(fetch ?? ((input, init) => globalThis.fetch(input, init)));
+    // Looked up per call, so a fetch patched after the client was built (tests, polyfills) is used.
+    const doFetch = fetch ?? ((input, init) => globalThis.fetch(input, init));
     switch (protocol) {
       case "grpc-web":
-        return createGrpcWebTransport({ baseUrl, fetch: safeFetch });
+        return createGrpcWebFetchTransport({ baseUrl, fetch: doFetch });
       case "connect":
-        return createConnectTransport({ baseUrl, fetch: safeFetch, useBinaryFormat: true });
+        return createConnectTransport({ baseUrl, fetch: workerdSafeFetch(doFetch), useBinaryFormat: true });
       case "grpc":
         throw new SiloValidationError("protocol", GRPC_UNSUPPORTED);
     }

@@ -1,2 +1,6 @@
 export { createFileTopologyStore } from "./file-topology-store.js";
 export type { FileTopologyStoreOptions } from "./file-topology-store.js";
+export { createGrpcHttp2Transport } from "./grpc-http2-transport.js";
+export type { GrpcHttp2TransportOptions } from "./grpc-http2-transport.js";
+export { closeAllHttp2Sessions } from "./http2-session-pool.js";
+export { Http2DeliveryFailure, requestMayHaveBeenSent } from "../core/delivery-failure.js";

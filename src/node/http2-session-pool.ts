@@ -1,0 +1,195 @@
+import * as http2 from "node:http2";
+import type { ConnectionOptions } from "node:tls";
+
+/**
+ * One pooled HTTP/2 session. Sessions live at module scope, keyed by origin (plus TLS options
+ * when given), so every transport for the same origin shares one connection.
+ */
+export interface PooledHttp2Session {
+  readonly key: string;
+  readonly session: http2.ClientHttp2Session;
+  /** Streams (and pings) in flight. The session is ref'd exactly while this is above zero. */
+  active: number;
+  /** Wall-clock time of the last completed stream or ping; 0 while the session never carried one. */
+  lastActivityAt: number;
+  /** True once the connection (and TLS handshake) completed. */
+  connected: boolean;
+  /** Highest stream id the server promised to process in a GOAWAY; -1 while no GOAWAY was received. */
+  goawayLastStreamId: number;
+  /** True once the session is out of the pool (GOAWAY, close, error, idle, failed ping). */
+  dropped: boolean;
+  /** Pending liveness check of an idle session, shared by concurrent callers. */
+  verifying: Promise<boolean> | undefined;
+  readonly idleTimeoutMs: number;
+  idleTimer: ReturnType<typeof setTimeout> | undefined;
+}
+
+/** How to open a session when the pool has none. */
+export interface Http2SessionTarget {
+  /** Pool key: the origin, or the origin plus an id of the TLS options. */
+  readonly key: string;
+  /** `http://host:port` or `https://host:port`. */
+  readonly origin: string;
+  readonly tlsOptions: ConnectionOptions | undefined;
+  readonly idleTimeoutMs: number;
+}
+
+const pool = new Map<string, PooledHttp2Session>();
+
+/** Returns the pooled session for the target, or opens (and pools) a new one. */
+export function getPooledSession(target: Http2SessionTarget): PooledHttp2Session {
+  const existing = pool.get(target.key);
+  if (existing !== undefined && !existing.dropped) return existing;
+  return openSession(target);
+}
+
+/** Opens a new session for the target, replacing any pooled one. */
+export function openSession(target: Http2SessionTarget): PooledHttp2Session {
+  const previous = pool.get(target.key);
+  if (previous !== undefined) dropSession(previous);
+  const session = http2.connect(target.origin, target.tlsOptions);
+  const entry: PooledHttp2Session = {
+    key: target.key,
+    session,
+    active: 0,
+    lastActivityAt: 0,
+    connected: false,
+    goawayLastStreamId: -1,
+    dropped: false,
+    verifying: undefined,
+    idleTimeoutMs: target.idleTimeoutMs,
+    idleTimer: undefined,
+  };
+  // An idle session must never keep the process (or a Lambda invocation) alive.
+  session.unref();
+  session.once("connect", () => {
+    entry.connected = true;
+  });
+  session.on("goaway", (_errorCode: number, lastStreamId: number) => {
+    entry.goawayLastStreamId = lastStreamId;
+    dropSession(entry);
+  });
+  session.on("error", () => dropSession(entry));
+  session.once("close", () => dropSession(entry));
+  if (target.idleTimeoutMs > 0 && Number.isFinite(target.idleTimeoutMs)) {
+    // setTimeout fires at once for delays above 2^31-1 ms.
+    entry.idleTimer = setTimeout(onIdleTimer, Math.min(target.idleTimeoutMs, 0x7fffffff), entry);
+    entry.idleTimer.unref();
+  }
+  pool.set(target.key, entry);
+  return entry;
+}
+
+function onIdleTimer(entry: PooledHttp2Session): void {
+  if (entry.dropped) return;
+  if (entry.active > 0) return; // re-armed when the last stream ends
+  const idleFor = Date.now() - entry.lastActivityAt;
+  if (entry.lastActivityAt !== 0 && idleFor < entry.idleTimeoutMs) {
+    entry.idleTimer?.refresh();
+    return;
+  }
+  closeSession(entry);
+}
+
+/** Marks a stream (or ping) as started: the session now keeps the process alive. */
+export function retainSession(entry: PooledHttp2Session): void {
+  if (entry.active++ === 0) entry.session.ref();
+}
+
+/** Marks a stream (or ping) as finished; the last one lets the process exit again. */
+export function releaseSession(entry: PooledHttp2Session): void {
+  // Wall clock on purpose: a frozen Lambda's monotonic clock may not advance, the wall clock jumps.
+  entry.lastActivityAt = Date.now();
+  if (--entry.active === 0) {
+    if (entry.session.destroyed) return;
+    entry.session.unref();
+    entry.idleTimer?.refresh();
+  }
+}
+
+/** Takes the session out of the pool; in-flight streams may still finish on it. */
+export function dropSession(entry: PooledHttp2Session): void {
+  if (!entry.dropped) {
+    entry.dropped = true;
+    if (entry.idleTimer !== undefined) clearTimeout(entry.idleTimer);
+  }
+  if (pool.get(entry.key) === entry) pool.delete(entry.key);
+}
+
+/** Drops the session and closes it gracefully (in-flight streams finish first). */
+export function closeSession(entry: PooledHttp2Session): void {
+  dropSession(entry);
+  if (!entry.session.closed && !entry.session.destroyed) entry.session.close();
+}
+
+/** Drops the session and destroys it at once, failing anything still on it. */
+export function destroySession(entry: PooledHttp2Session): void {
+  dropSession(entry);
+  if (!entry.session.destroyed) entry.session.destroy();
+}
+
+/**
+ * True when the session sat idle long enough that it may have died unnoticed (a Lambda
+ * freeze/thaw, a NAT or load balancer timeout, a server restart while this process was frozen).
+ */
+export function needsLivenessCheck(entry: PooledHttp2Session, pingIdleAfterMs: number): boolean {
+  return (
+    entry.active === 0 && entry.lastActivityAt !== 0 && Date.now() - entry.lastActivityAt > pingIdleAfterMs
+  );
+}
+
+/**
+ * Pings an idle session. Resolves true when the peer answered within the timeout; otherwise
+ * destroys the session (so it leaves the pool) and resolves false. Concurrent callers share
+ * one ping.
+ */
+export function verifySession(entry: PooledHttp2Session, timeoutMs: number): Promise<boolean> {
+  if (entry.verifying !== undefined) return entry.verifying;
+  retainSession(entry);
+  const verifying = new Promise<boolean>((resolve) => {
+    let settled = false;
+    const settle = (alive: boolean): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      entry.verifying = undefined;
+      releaseSession(entry);
+      if (!alive) destroySession(entry);
+      resolve(alive);
+    };
+    const timer = setTimeout(settle, timeoutMs, false);
+    try {
+      if (!entry.session.ping((err) => settle(err === null))) settle(false);
+    } catch {
+      settle(false);
+    }
+  });
+  entry.verifying = verifying;
+  return verifying;
+}
+
+/**
+ * Closes every pooled HTTP/2 session gracefully and resolves once they are closed. For tests
+ * and graceful shutdown; later calls open new sessions.
+ */
+export async function closeAllHttp2Sessions(): Promise<void> {
+  const entries = [...pool.values()];
+  await Promise.all(
+    entries.map(
+      (entry) =>
+        new Promise<void>((resolve) => {
+          dropSession(entry);
+          if (entry.session.closed || entry.session.destroyed) {
+            resolve();
+            return;
+          }
+          entry.session.close(() => resolve());
+        }),
+    ),
+  );
+}
+
+/** Number of pooled sessions; for tests. */
+export function pooledHttp2SessionCount(): number {
+  return pool.size;
+}
