@@ -1,10 +1,13 @@
+import { defaultClientConditions, defaultServerConditions } from "vite";
 import { defineConfig } from "vitest/config";
 
 // `source` points the package's own exports and `#platform` at src/, so tests run the code as
 // written, with no build step.
-const node = ["source", "node", "import", "module", "default"];
+// Vitest also hands these to Node as --conditions, so no "import" here: with it, CommonJS
+// packages that `require` a dual package (Express 5's router and is-promise) get its ESM build.
+const node = ["source", ...defaultServerConditions];
 // What a Worker or browser bundle resolves: the fetch-only platform, gRPC-web by default.
-const web = ["source", "worker", "browser", "import", "module", "default"];
+const web = ["source", "worker", ...defaultClientConditions];
 
 export default defineConfig({
   test: {
@@ -16,7 +19,7 @@ export default defineConfig({
         extends: true,
         resolve: { conditions: node },
         ssr: { resolve: { conditions: node, externalConditions: ["source"] } },
-        test: { name: "node", include: ["test/**/*.test.ts"], sequence: { groupOrder: 0 } },
+        test: { name: "node", include: ["test/**/*.test.ts"], exclude: ["test/web/**"], sequence: { groupOrder: 0 } },
       },
       {
         // The guide's examples again, as a Worker would run them: over gRPC-web and fetch.

@@ -194,6 +194,11 @@ export function toSiloError(err: unknown, context: string): SiloError {
   if (dup && (ce.code === Code.Internal || ce.code === Code.AlreadyExists)) {
     return new JobAlreadyExistsError(dup[1] ?? "", message, opts);
   }
+  // connect reports some malformed responses (a truncated or garbage frame) as INVALID_ARGUMENT;
+  // the caller's arguments were fine, the server's answer was not.
+  if (ce.rawMessage.startsWith("protocol error")) {
+    return new SiloError("internal", `${context}: the server's response was malformed: ${ce.rawMessage} (${grpcCode})`, opts);
+  }
   switch (ce.code) {
     case Code.NotFound:
       return ce.rawMessage.startsWith("job not found")

@@ -61,5 +61,6 @@ export function parseServers(value: unknown): string[] {
 /** True for loopback hosts, where a cleartext token cannot be sniffed off the network. */
 export function isLoopbackAddress(address: string): boolean {
   const host = address.slice(0, address.lastIndexOf(":")).replace(/^\[|\]$/g, "");
-  return host === "localhost" || host === "::1" || /^127\./.test(host);
+  // A full IPv4 literal only: a host name such as "127.example.com" can resolve anywhere.
+  return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }

@@ -15,13 +15,14 @@ import {
 } from "./errors.js";
 import { type AwaitResultOptions, JobHandle, type JobOperations } from "./job-handle.js";
 import type { Job, JobResult, JobStatus } from "./job-types.js";
+import { requestMayHaveBeenSent } from "./delivery-failure.js";
 import { jobFromWire, jobResultFromWire, jobStatusFromWire } from "./job-view.js";
 import { PROTOCOLS, type Protocol } from "./protocol.js";
 import { isLoopbackAddress, parseServers } from "./server-address.js";
 import { hashTenant } from "./tenant-hash.js";
 import { Topology, type ShardRoute } from "./topology.js";
 import { currentTopology, markTopologyStale, refreshTopology, type TopologySource } from "./topology-cache.js";
-import { checkInt, checkJobId, checkKnownKeys, checkObject, checkTenant } from "./validation.js";
+import { checkBool, checkCallOptions, checkHeaders, checkInt, checkJobId, checkKnownKeys, checkObject, checkSignal, checkTenant } from "./validation.js";
 
 /** The generated Connect client of one node. */
 export type SiloRpcClient = Client<typeof Silo>;
@@ -61,7 +62,11 @@ const CLIENT_KEYS = [
 const sharedRpcClients = new Map<string, SiloRpcClient>();
 
 const OWNER_ADDR = "x-silo-shard-owner-addr";
-const CONNECTIVITY = /reset|socket|ECONN|EPIPE|closed|GOAWAY|premature|terminated|network|fetch failed|other side|aborted/i;
+// The last three: a gRPC stream that ended without response headers or without a status, which
+// is how a connection that broke after the request was sent looks on HTTP/2 (the request may
+// have run, so the retry is ambiguous).
+const CONNECTIVITY =
+  /reset|socket|ECONN|EPIPE|closed|GOAWAY|premature close|terminated|network|fetch failed|other side|aborted|missing status|ended without response headers|no grpc-status/i;
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -94,7 +99,8 @@ function classify(err: ConnectError): Verdict {
     case Code.FailedPrecondition:
       return err.rawMessage.includes("refresh topology and retry") ? { kind: "refresh" } : { kind: "fail" };
     case Code.Unavailable:
-      return { kind: "retry", ambiguous: true };
+      // The HTTP/2 transport says when a request provably never left: resending it is safe.
+      return { kind: "retry", ambiguous: requestMayHaveBeenSent(err) !== false };
     // Our own aborts are handled before classify, so a cancel here came from the peer.
     case Code.Canceled:
     case Code.Unknown:
@@ -211,6 +217,9 @@ export class SiloGRPCClient implements JobOperations {
 
   async #fetchTopology(): Promise<Topology> {
     const failures: string[] = [];
+    // Each server gets its share of the deadline, so one that accepts connections but never
+    // answers cannot use it all up before the next server is tried.
+    const perServerMs = Math.max(1, Math.floor(this.#timeoutMs / this.#servers.length));
     // GetClusterInfo is read-only, so a second pass after a connectivity error is safe: it
     // replaces a connection that died while idle (a server restart, a frozen Lambda).
     for (let pass = 0; pass < 2; pass++) {
@@ -218,7 +227,7 @@ export class SiloGRPCClient implements JobOperations {
       for (const server of this.#servers) {
         try {
           const headers = await this.#headersFor(undefined);
-          const info = await this.#rpcFor(server).getClusterInfo({}, { signal: AbortSignal.timeout(this.#timeoutMs), timeoutMs: this.#timeoutMs, headers });
+          const info = await this.#rpcFor(server).getClusterInfo({}, { signal: AbortSignal.timeout(perServerMs), timeoutMs: perServerMs, headers });
           const topology = Topology.fromClusterInfo(info);
           if (topology.shards.length === 0) throw new SiloUnavailableError(`${server} reported no shards`);
           return topology;
@@ -296,6 +305,7 @@ export class SiloGRPCClient implements JobOperations {
     callOptions: CallOptions | undefined,
     onRetryError?: (err: SiloError) => T | undefined,
   ): Promise<T> {
+    checkCallOptions(callOptions);
     const timeoutMs = callOptions?.timeoutMs ?? this.#timeoutMs;
     const deadline = Date.now() + timeoutMs;
     const controller = new AbortController();
@@ -340,7 +350,8 @@ export class SiloGRPCClient implements JobOperations {
             if (recovered !== undefined) return recovered;
           }
           const verdict = err instanceof SiloError ? ({ kind: "fail" } as const) : classify(ce);
-          if (verdict.kind === "fail" || attempt >= this.#maxRetries) throw siloErr;
+          if (verdict.kind === "fail") throw siloErr;
+          if (attempt >= this.#maxRetries) throw unreachable(siloErr, verdict, op, address, err);
           if (ce.code === Code.DeadlineExceeded && Date.now() >= deadline) throw siloErr;
           lastError = siloErr;
           markTopologyStale(this.#source.key);
@@ -426,11 +437,13 @@ export class SiloGRPCClient implements JobOperations {
   async getJob(id: string, tenant?: string, options?: CallOptions & { includeAttempts?: boolean }): Promise<Job> {
     checkJobId("id", id);
     checkTenant("tenant", tenant);
+    const { includeAttempts = false, ...callOptions } = options === undefined ? {} : (checkObject("options", options) as CallOptions & { includeAttempts?: boolean });
+    checkBool("includeAttempts", includeAttempts);
     const res = await this.callRouted(
       "GetJob",
       { tenant },
-      (rpc, shard, a) => rpc.getJob({ shard: shard.id, id, ...(tenant !== undefined ? { tenant } : {}), includeAttempts: options?.includeAttempts ?? false }, a),
-      options,
+      (rpc, shard, a) => rpc.getJob({ shard: shard.id, id, ...(tenant !== undefined ? { tenant } : {}), includeAttempts }, a),
+      callOptions,
     );
     return jobFromWire(res, tenant);
   }
@@ -462,6 +475,7 @@ export class SiloGRPCClient implements JobOperations {
     checkKnownKeys("", o, ["timeoutMs", "pollIntervalMs", "signal"]);
     const pollIntervalMs = options.pollIntervalMs === undefined ? 500 : checkInt("pollIntervalMs", options.pollIntervalMs, 1, 2 ** 31 - 1);
     const timeoutMs = options.timeoutMs === undefined ? undefined : checkInt("timeoutMs", options.timeoutMs, 1, 2 ** 31 - 1);
+    if (options.signal !== undefined) checkSignal("signal", options.signal);
     const deadline = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs;
     const stop = options.signal ?? new AbortController().signal;
     for (;;) {
@@ -519,14 +533,36 @@ export class SiloGRPCClient implements JobOperations {
   async restartJob(id: string, tenant?: string, options?: CallOptions): Promise<void> {
     checkJobId("id", id);
     checkTenant("tenant", tenant);
-    await this.callRouted("RestartJob", { tenant }, (rpc, shard, a) => rpc.restartJob({ shard: shard.id, id, ...(tenant !== undefined ? { tenant } : {}) }, a), options);
+    await this.callRouted(
+      "RestartJob",
+      { tenant },
+      async (rpc, shard, a) => {
+        await rpc.restartJob({ shard: shard.id, id, ...(tenant !== undefined ? { tenant } : {}) }, a);
+        return true;
+      },
+      options,
+      // Our own earlier attempt may have restarted it before the connection dropped: it is now
+      // in progress again, which is what the caller asked for.
+      (err) => (err.code === "failed_precondition" && /cannot restart job/.test(err.message) && !/succeeded/i.test(err.message) ? true : undefined),
+    );
   }
 
   /** Starts a job whose next attempt is scheduled in the future now. */
   async expediteJob(id: string, tenant?: string, options?: CallOptions): Promise<void> {
     checkJobId("id", id);
     checkTenant("tenant", tenant);
-    await this.callRouted("ExpediteJob", { tenant }, (rpc, shard, a) => rpc.expediteJob({ shard: shard.id, id, ...(tenant !== undefined ? { tenant } : {}) }, a), options);
+    await this.callRouted(
+      "ExpediteJob",
+      { tenant },
+      async (rpc, shard, a) => {
+        await rpc.expediteJob({ shard: shard.id, id, ...(tenant !== undefined ? { tenant } : {}) }, a);
+        return true;
+      },
+      options,
+      // Our own earlier attempt may have expedited it before the connection dropped: it is now
+      // ready or running, which is what the caller asked for.
+      (err) => (err.code === "failed_precondition" && /cannot expedite job/.test(err.message) && /running|ready to run|not future/i.test(err.message) ? true : undefined),
+    );
   }
 }
 
@@ -534,17 +570,21 @@ export class SiloGRPCClient implements JobOperations {
 export const SiloClient = SiloGRPCClient;
 export type SiloClient = SiloGRPCClient;
 
+/**
+ * The error of a last attempt that failed to reach its node. A broken connection surfaces from
+ * fetch as UNKNOWN "fetch failed" and from HTTP/2 as CANCELLED or INTERNAL; callers should see
+ * the same `unavailable` code for all of them, with the node and the underlying reason named.
+ */
+function unreachable(siloErr: SiloError, verdict: Verdict, op: string, address: string, err: unknown): SiloError {
+  if (verdict.kind !== "retry" || siloErr.code === "unavailable" || siloErr.code === "deadline_exceeded") return siloErr;
+  let reason = siloErr.message;
+  for (let c: unknown = (err as { cause?: unknown } | undefined)?.cause; c instanceof Error; c = c.cause) reason = `${reason}: ${c.message}`;
+  return new SiloUnavailableError(`${op}: no answer from ${address} after every retry: ${reason}`, { cause: err, ...(siloErr.grpcCode ? { grpcCode: siloErr.grpcCode } : {}) });
+}
+
 function checkBoolOption(field: string, value: unknown): boolean {
   if (typeof value !== "boolean") throw new SiloValidationError(field, `must be true or false, got ${JSON.stringify(value)}`);
   return value;
-}
-
-function checkHeaders(field: string, value: unknown): Record<string, string> {
-  const obj = checkObject(field, value);
-  for (const [k, v] of Object.entries(obj)) {
-    if (typeof v !== "string") throw new SiloValidationError(`${field}.${k}`, "must be a string");
-  }
-  return obj as Record<string, string>;
 }
 
 function toAddressMap(value: unknown): ((advertised: string) => string) | undefined {

@@ -60,12 +60,25 @@ export function refreshTopology(source: TopologySource): Promise<Topology> {
   return p;
 }
 
+/**
+ * How long a cold start waits for the store before asking the cluster instead: a KV read that
+ * hangs must cost a little latency, not the first call of every cold instance.
+ */
+export const STORE_READ_TIMEOUT_MS = 500;
+
 async function readStore(source: TopologySource, e: Entry): Promise<Topology | undefined> {
   e.storeRead = true;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    return Topology.fromSnapshot(await source.store!.get(source.key));
+    const timeout = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), STORE_READ_TIMEOUT_MS);
+    });
+    const value = await Promise.race([Promise.resolve().then(() => source.store!.get(source.key)), timeout]);
+    return Topology.fromSnapshot(value);
   } catch {
     return undefined;
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -135,3 +135,36 @@ export function checkKnownKeys(field: string, obj: Record<string, unknown>, know
     }
   }
 }
+
+/** Header names and values `Headers` accepts; anything else would throw a TypeError mid-call. */
+export function checkHeaders(field: string, value: unknown): Record<string, string> {
+  const obj = checkObject(field, value);
+  for (const [k, v] of Object.entries(obj)) {
+    if (typeof v !== "string") throw new SiloValidationError(`${field}.${k}`, `must be a string, got ${describe(v)}`);
+    try {
+      new Headers([[k, v]]);
+    } catch {
+      throw new SiloValidationError(`${field}.${k}`, "is not a valid HTTP header name and value (no spaces in names, no line breaks in values)");
+    }
+  }
+  return obj as Record<string, string>;
+}
+
+/** An AbortSignal, from this realm or another (workerd, jsdom). */
+export function checkSignal(field: string, value: unknown): AbortSignal {
+  const s = value as Partial<AbortSignal> | null;
+  if (typeof s !== "object" || s === null || typeof s.aborted !== "boolean" || typeof s.addEventListener !== "function" || typeof s.removeEventListener !== "function") {
+    throw new SiloValidationError(field, `must be an AbortSignal, got ${describe(value)}`);
+  }
+  return value as AbortSignal;
+}
+
+/** Per-call options (`timeoutMs`, `signal`, `headers`), checked before any network call. */
+export function checkCallOptions(value: unknown): void {
+  if (value === undefined) return;
+  const o = checkObject("options", value);
+  checkKnownKeys("", o, ["timeoutMs", "signal", "headers"]);
+  if (o.timeoutMs !== undefined) checkInt("timeoutMs", o.timeoutMs, 1, 2 ** 31 - 1);
+  if (o.signal !== undefined) checkSignal("signal", o.signal);
+  if (o.headers !== undefined) checkHeaders("headers", o.headers);
+}
