@@ -47,3 +47,20 @@ export { clearTopologyCache } from "./core/topology-cache.js";
 export type { Protocol } from "./core/protocol.js";
 export type { ServerAddress, ServersOption } from "./core/server-address.js";
 export { encodePayload, decodePayload } from "./core/payload-codec.js";
+export { createGrpcWebFetchTransport } from "./core/grpc-web-fetch-transport.js";
+export type { GrpcWebFetchTransportOptions } from "./core/grpc-web-fetch-transport.js";
+export { createRequestScope, createScopeFactory, resolveTenant } from "./core/request-scope.js";
+export type {
+  SiloScope,
+  SiloAdapterOptions,
+  BackgroundEnqueueFailure,
+  RequestContext,
+  RequestScopeOptions,
+  ScopeOutcome,
+  SiloScopeFactory,
+} from "./core/request-scope.js";
+export type { SiloRequestView } from "./core/request-view.js";
+export { fromHeader, fromSubdomain, fromRouteParam, fromQueryParam, fromJwtClaim, fixedTenant, firstOf } from "./core/tenant-resolvers.js";
+export type { TenantResolver, TenantValue, FromSubdomainOptions } from "./core/tenant-resolvers.js";
+export { clientFromEnv, clientOptionsFromEnv } from "./core/env-config.js";
+export type { SiloEnv, SiloClientOption, EnvSource } from "./core/env-config.js";

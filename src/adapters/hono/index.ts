@@ -1,0 +1,6 @@
+export { silo, honoRequestView } from "./hono.js";
+export type { SiloVariables, SiloHonoOptions } from "./hono.js";
+export { fromHeader, fromSubdomain, fromRouteParam, fromQueryParam, fromJwtClaim, fixedTenant, firstOf } from "../../core/tenant-resolvers.js";
+export type { TenantResolver, TenantValue, FromSubdomainOptions } from "../../core/tenant-resolvers.js";
+export type { SiloScope, SiloAdapterOptions, BackgroundEnqueueFailure } from "../../core/request-scope.js";
+export type { SiloRequestView } from "../../core/request-view.js";
