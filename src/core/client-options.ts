@@ -39,7 +39,7 @@ export interface SiloClientOptions {
   addressMap?: Record<string, string> | ((advertised: string) => string);
   /** Keeps the last known topology across cold starts. Default: none (memory only). */
   topologyCache?: TopologyStore;
-  /** Retries after redirects and transient errors, per call. Default 5. */
+  /** Retries after redirects and transient errors, per call; the deadline bounds them too. Default 10. */
   maxRetries?: number;
   /** Default deadline of each call in ms, retries included. Default 10000. */
   timeoutMs?: number;

@@ -39,7 +39,9 @@ export const DEFAULT_TENANT_ROUTE = "-";
 
 const DEFAULTS = {
   topologyRefreshIntervalMs: 60_000,
-  maxRetries: 5,
+  // With the 50 ms doubling backoff capped at 2 s, ten retries span roughly the default
+  // 10 s deadline, long enough to ride out a node restart during a deploy.
+  maxRetries: 10,
   timeoutMs: 10_000,
 } as const;
 
