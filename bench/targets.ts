@@ -1,0 +1,73 @@
+// The targets of issue 7, checked against figures of the same run. `--check` exits non-zero when
+// one is missed or could not be measured.
+import type { ColdStartResult } from "./cold-start.js";
+import type { RoundTripResult } from "./round-trips.js";
+import { fmt, fmtBytes, KB, type Table } from "./stats.js";
+import type { WarmEnqueueResult } from "./warm-enqueue.js";
+import type { WorkerBundleResult } from "./worker-bundle.js";
+
+export interface TargetOutcome {
+  name: string;
+  target: string;
+  measured: string;
+  /** undefined: not measured in this run (counts as missed for --check). */
+  met: boolean | undefined;
+}
+
+const MAX_RATIO = 0.5;
+const MAX_WORKER_GZIP = 35 * KB;
+
+export interface BenchResults {
+  warm?: WarmEnqueueResult;
+  cold?: ColdStartResult;
+  roundTrips?: RoundTripResult;
+  worker?: WorkerBundleResult;
+}
+
+function ratioTarget(name: string, ours: number | undefined, baseline: number | undefined, unit: string): TargetOutcome {
+  if (ours === undefined || baseline === undefined || !Number.isFinite(ours) || !Number.isFinite(baseline) || baseline <= 0) {
+    return { name, target: `≤ ${MAX_RATIO}× baseline`, measured: "not measured", met: undefined };
+  }
+  const ratio = ours / baseline;
+  return { name, target: `≤ ${MAX_RATIO}× baseline`, measured: `${ratio.toFixed(2)}× (${fmt(ours)} vs ${fmt(baseline)} ${unit})`, met: ratio <= MAX_RATIO };
+}
+
+function countTarget(name: string, worst: number | undefined, max: number, digits = 0): TargetOutcome {
+  if (worst === undefined || !Number.isFinite(worst)) return { name, target: `${max}`, measured: "not measured", met: undefined };
+  // Rounding guards against float dust only (e.g. 1000/1000 computed as 0.9999999).
+  return { name, target: `${max}`, measured: `${fmt(worst, digits)} (worst run)`, met: Math.round(worst * 1e9) / 1e9 <= max };
+}
+
+export function evaluateTargets(r: BenchResults): TargetOutcome[] {
+  const warm = r.warm?.medians;
+  const cold = r.cold;
+  const rt = r.roundTrips?.worst;
+  return [
+    ratioTarget("warm client CPU per enqueue, 64 in flight", warm?.ours[64].cpuUsPerCall, warm?.baseline[64].cpuUsPerCall, "µs"),
+    ratioTarget("warm client CPU per enqueue, 1 in flight", warm?.ours[1].cpuUsPerCall, warm?.baseline[1].cpuUsPerCall, "µs"),
+    ratioTarget("cold start overhead over bare Node", cold?.overheadMs.ours, cold?.overheadMs.baseline, "ms"),
+    countTarget("round trips per enqueue, warm (enqueue path)", rt?.warm, 1, 3),
+    countTarget("round trips per enqueue, cold", rt?.cold, 2),
+    countTarget("round trips per enqueue, cold with topology store", rt?.coldStore, 1),
+    r.worker
+      ? {
+          name: "minimal enqueue Worker, gzipped",
+          target: `≤ ${fmtBytes(MAX_WORKER_GZIP)}`,
+          measured: fmtBytes(r.worker.minimalGzipBytes),
+          met: r.worker.minimalGzipBytes <= MAX_WORKER_GZIP,
+        }
+      : { name: "minimal enqueue Worker, gzipped", target: `≤ ${fmtBytes(MAX_WORKER_GZIP)}`, measured: "not measured", met: undefined },
+  ];
+}
+
+export function targetsTable(outcomes: TargetOutcome[]): Table {
+  return {
+    title: "Targets (issue 7), against the baseline of the same run",
+    head: ["target", "goal", "measured", "status"],
+    rows: outcomes.map((o) => [o.name, o.target, o.measured, o.met === undefined ? "NOT RUN" : o.met ? "met" : "MISSED"]),
+    notes: [
+      "Ratios compare medians of this run. Round trips are the worst run; warm ones leave out one background topology refresh per batch (see the round-trips table).",
+      "`npm run bench -- --check` exits 1 when any target is missed or not run; smoke mode never fails on targets.",
+    ],
+  };
+}
