@@ -1,0 +1,11 @@
+import { start } from "../../examples/hono-node/server.js";
+import { describeOrdersExample, sendHttp } from "./orders-harness.js";
+
+describeOrdersExample({
+  name: "the Hono on Node example on a real listener",
+  async start({ client }) {
+    const running = await start({ port: 0, client });
+    return { send: (req) => sendHttp(running.url, req), close: running.close };
+  },
+});
+
