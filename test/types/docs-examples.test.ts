@@ -1,4 +1,4 @@
-// The handler examples of docs/adapters.md, compiled so they stay correct. Each is wrapped in a
+// The handler examples of the README's adapter sections, compiled so they stay correct. Each is wrapped in a
 // function so nothing runs: building them needs SILO_* settings.
 import { it } from "vitest";
 
