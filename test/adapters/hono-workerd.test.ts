@@ -1,9 +1,9 @@
-import { build } from "esbuild";
 import { sign } from "hono/jwt";
 import { Miniflare } from "miniflare";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { describeAdapter, parseBody, type AdapterDriver, type AppSetup, type HarnessRequest, type HarnessResponse, type RunningApp } from "./harness.js";
+import { bundleWorker } from "../support/bundle-worker.js";
 
 const WORKER_ENTRY = fileURLToPath(new URL("./worker/worker.ts", import.meta.url));
 const JWT_SECRET = "worker-test-secret";
@@ -12,18 +12,7 @@ let script = "";
 const instances: Miniflare[] = [];
 
 beforeAll(async () => {
-  const out = await build({
-    entryPoints: [WORKER_ENTRY],
-    bundle: true,
-    write: false,
-    format: "esm",
-    platform: "neutral",
-    target: "es2022",
-    conditions: ["source", "workerd", "worker", "browser"],
-    mainFields: ["module", "main"],
-    logLevel: "silent",
-  });
-  script = out.outputFiles[0]?.text ?? "";
+  script = await bundleWorker(WORKER_ENTRY);
 }, 60_000);
 
 afterAll(async () => {

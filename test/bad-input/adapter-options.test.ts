@@ -1,24 +1,16 @@
-import { createServer, type Server } from "node:net";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
+import { useCountingListener } from "../support/counting-listener.js";
 import { SiloGRPCClient, SiloValidationError } from "silo-edge";
 import { siloMiddleware } from "silo-edge/express";
 import { firstOf, fromHeader, fromJwtClaim, fromQueryParam, fromRouteParam, fromSubdomain, silo } from "silo-edge/hono";
 import { siloMiddy, withSilo } from "silo-edge/lambda";
 
 // Every case fails when the middleware is created, before any request and any network call.
-let listener: Server;
-let connections = 0;
+const listener = useCountingListener();
 let client: SiloGRPCClient;
-beforeAll(async () => {
-  listener = createServer((socket) => {
-    connections++;
-    socket.destroy();
-  });
-  await new Promise<void>((resolve) => listener.listen(0, "127.0.0.1", resolve));
-  const a = listener.address();
-  client = new SiloGRPCClient({ servers: `127.0.0.1:${typeof a === "object" && a ? a.port : 0}`, useTls: false });
+beforeAll(() => {
+  client = new SiloGRPCClient({ servers: listener.address, useTls: false });
 });
-afterAll(() => new Promise<void>((resolve) => listener.close(() => resolve())));
 
 type Factory = (options: Record<string, unknown>) => unknown;
 const adapters: Array<[string, Factory, string[]]> = [
@@ -87,6 +79,6 @@ describe("tenant resolvers reject bad arguments when they are created", () => {
 
 describe("after every case above", () => {
   it("no connection was ever made", () => {
-    expect(connections).toBe(0);
+    expect(listener.connections).toBe(0);
   });
 });

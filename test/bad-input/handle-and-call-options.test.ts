@@ -1,24 +1,11 @@
-import { createServer, type Server } from "node:net";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { useCountingListener } from "../support/counting-listener.js";
 import { SiloGRPCClient, SiloValidationError, type JobHandle } from "silo-edge";
 
 // A listener that only counts connections: every case below must fail before any network call.
-let listener: Server;
-let connections = 0;
-let address = "";
+const listener = useCountingListener();
 
-beforeAll(async () => {
-  listener = createServer((socket) => {
-    connections++;
-    socket.destroy();
-  });
-  await new Promise<void>((resolve) => listener.listen(0, "127.0.0.1", resolve));
-  const a = listener.address();
-  address = typeof a === "object" && a ? `127.0.0.1:${a.port}` : "";
-});
-afterAll(() => new Promise<void>((resolve) => listener.close(() => resolve())));
-
-const client = (): SiloGRPCClient => new SiloGRPCClient({ servers: address, useTls: false, protocol: "grpc" });
+const client = (): SiloGRPCClient => new SiloGRPCClient({ servers: listener.address, useTls: false, protocol: "grpc" });
 const tenant65 = "t".repeat(65);
 const bad = "bad" as unknown;
 
@@ -185,7 +172,7 @@ describe("client options not covered by the enqueue validation table", () => {
     // The map is only consulted once a topology is known; a store supplies one without the network.
     const snapshot = { v: 1, fetchedAtMs: Date.now(), numShards: 1, shards: [{ id: "s", address: "node:1", nodeId: "n", rangeStart: "", rangeEnd: "" }] };
     const c = new SiloGRPCClient({
-      servers: address,
+      servers: listener.address,
       useTls: false,
       addressMap: () => 42 as never,
       topologyCache: { get: () => snapshot, set: () => undefined },
@@ -197,6 +184,6 @@ describe("client options not covered by the enqueue validation table", () => {
 
 describe("after every case above", () => {
   it("no connection was ever made", () => {
-    expect(connections).toBe(0);
+    expect(listener.connections).toBe(0);
   });
 });

@@ -1,7 +1,8 @@
 import { createServer, connect, type Server } from "node:net";
 import { networkInterfaces } from "node:os";
 import { inspect } from "node:util";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
+import { useCountingListener } from "../support/counting-listener.js";
 import { Hono } from "hono";
 import { SiloGRPCClient, SiloValidationError, clearTopologyCache, type TokenOption } from "silo-edge";
 import { startDevServer } from "silo-edge/dev";
@@ -10,19 +11,7 @@ import { fromHeader, silo, type SiloVariables } from "silo-edge/hono";
 const SECRET = "tok-5ecr3t-9d8c7b";
 
 // Counts connections: the cases that must fail early prove it by leaving this at 0.
-let listener: Server;
-let connections = 0;
-let address = "";
-beforeAll(async () => {
-  listener = createServer((socket) => {
-    connections++;
-    socket.destroy();
-  });
-  await new Promise<void>((resolve) => listener.listen(0, "127.0.0.1", resolve));
-  const a = listener.address();
-  address = typeof a === "object" && a ? `127.0.0.1:${a.port}` : "";
-});
-afterAll(() => new Promise<void>((resolve) => listener.close(() => resolve())));
+const listener = useCountingListener();
 
 /** Everything a log line or crash report could show about `value`. */
 function renderings(value: unknown): string[] {
@@ -131,19 +120,19 @@ describe("a cleartext token to a non-loopback address", () => {
   it("is refused for a node address learned from the topology, before any connection to it", async () => {
     clearTopologyCache();
     const snapshot = { v: 1, fetchedAtMs: Date.now(), numShards: 1, shards: [{ id: "s1", address: "10.9.8.7:7450", nodeId: "n", rangeStart: "", rangeEnd: "" }] };
-    const client = new SiloGRPCClient({ servers: address, useTls: false, token: SECRET, topologyCache: { get: () => snapshot, set: () => undefined } });
+    const client = new SiloGRPCClient({ servers: listener.address, useTls: false, token: SECRET, topologyCache: { get: () => snapshot, set: () => undefined } });
     const err = await client.getJob("job").catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SiloValidationError);
     expect((err as SiloValidationError).field).toBe("token");
     expect((err as Error).message).toContain("10.9.8.7:7450");
-    expect(connections).toBe(0);
+    expect(listener.connections).toBe(0);
   });
 
   it("is refused for a remote address an addressMap leads to", async () => {
     clearTopologyCache();
     const snapshot = { v: 1, fetchedAtMs: Date.now(), numShards: 1, shards: [{ id: "s1", address: "127.0.0.1:9", nodeId: "n", rangeStart: "", rangeEnd: "" }] };
     const client = new SiloGRPCClient({
-      servers: address,
+      servers: listener.address,
       useTls: false,
       token: SECRET,
       addressMap: { "127.0.0.1:9": "silo-node.internal:7450" },
@@ -152,7 +141,7 @@ describe("a cleartext token to a non-loopback address", () => {
     const err = await client.getJob("job").catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SiloValidationError);
     expect((err as SiloValidationError).field).toBe("token");
-    expect(connections).toBe(0);
+    expect(listener.connections).toBe(0);
   });
 
   it("is allowed with allowInsecureToken: true, and over TLS", () => {
@@ -198,7 +187,7 @@ describe("tenants taken from request headers", () => {
     ["empty", ""],
     ["only spaces", "   "],
   ])("are validated before use: a %s tenant header answers 400 and calls nobody", async (_name, value) => {
-    const client = new SiloGRPCClient({ servers: address, useTls: false });
+    const client = new SiloGRPCClient({ servers: listener.address, useTls: false });
     const app = new Hono<{ Variables: SiloVariables }>();
     app.use("*", silo({ client, tenant: fromHeader("x-tenant-id") }));
     app.post("/", async (c) => {
@@ -209,6 +198,6 @@ describe("tenants taken from request headers", () => {
     expect(res.status).toBe(400);
     const body = (await res.json()) as { field?: string; code?: string };
     expect(body).toMatchObject({ code: "validation", field: "tenant" });
-    expect(connections).toBe(0);
+    expect(listener.connections).toBe(0);
   });
 });

@@ -1,23 +1,9 @@
-import { createServer, type Server } from "node:net";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { useCountingListener } from "../support/counting-listener.js";
 import { SiloGRPCClient, SiloValidationError, type EnqueueOptions } from "../../src/index.js";
 
 // A listener that only counts connections: every case below must fail before any network call.
-let listener: Server;
-let connections = 0;
-let address = "";
-
-beforeAll(async () => {
-  listener = createServer((socket) => {
-    connections++;
-    socket.destroy();
-  });
-  await new Promise<void>((resolve) => listener.listen(0, "127.0.0.1", resolve));
-  const a = listener.address();
-  address = typeof a === "object" && a ? `127.0.0.1:${a.port}` : "";
-});
-
-afterAll(() => new Promise<void>((resolve) => listener.close(() => resolve())));
+const listener = useCountingListener();
 
 const ok = { payload: { a: 1 }, taskGroup: "default" };
 const circular: Record<string, unknown> = {};
@@ -61,7 +47,7 @@ const cases: Array<[string, Record<string, unknown>, string]> = [
 
 describe("enqueue rejects bad input before any network call", () => {
   it.each(cases)("%s is a SiloValidationError naming the field", async (_name, options, field) => {
-    const client = new SiloGRPCClient({ servers: address, useTls: false });
+    const client = new SiloGRPCClient({ servers: listener.address, useTls: false });
     const err = await client.enqueue(options as unknown as EnqueueOptions).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SiloValidationError);
     expect((err as SiloValidationError).code).toBe("validation");
@@ -70,7 +56,7 @@ describe("enqueue rejects bad input before any network call", () => {
   });
 
   it("made no connection for any of them", () => {
-    expect(connections).toBe(0);
+    expect(listener.connections).toBe(0);
   });
 });
 
@@ -121,7 +107,7 @@ describe("client options are checked in the constructor", () => {
   });
 
   it("does no I/O in the constructor", () => {
-    new SiloGRPCClient({ servers: address, useTls: false });
-    expect(connections).toBe(0);
+    new SiloGRPCClient({ servers: listener.address, useTls: false });
+    expect(listener.connections).toBe(0);
   });
 });
