@@ -194,7 +194,7 @@ export class ShardStore {
   restart(tenant: string, id: string, now: number): void {
     const job = this.get(tenant, id);
     const refuse = (reason: string): never => {
-      throw failedPrecondition(`cannot restart job ${id}: ${reason} (status: ${statusName(job.status)})`);
+      throw failedPrecondition(`cannot restart job: ${reason} (job ${id}, status: ${statusName(job.status)})`);
     };
     if (job.status === JobStatus.SUCCEEDED) refuse("job already succeeded");
     if (job.status === JobStatus.RUNNING || job.status === JobStatus.SCHEDULED) refuse("job is still in progress");
@@ -209,7 +209,7 @@ export class ShardStore {
   expedite(tenant: string, id: string, now: number): void {
     const job = this.get(tenant, id);
     const refuse = (reason: string): never => {
-      throw failedPrecondition(`cannot expedite job ${id}: ${reason} (status: ${statusName(job.status)})`);
+      throw failedPrecondition(`cannot expedite job: ${reason} (job ${id}, status: ${statusName(job.status)})`);
     };
     if (job.status === JobStatus.SUCCEEDED || job.status === JobStatus.FAILED) refuse("job is already in terminal state");
     if (job.status === JobStatus.CANCELLED || job.cancelledAtMs !== undefined) refuse("job is cancelled");
@@ -224,7 +224,7 @@ export class ShardStore {
   leaseJob(tenant: string, id: string, workerId: string, now: number): Lease {
     const job = this.get(tenant, id);
     const refuse = (reason: string): never => {
-      throw failedPrecondition(`cannot lease job ${id}: ${reason} (status: ${statusName(job.status)})`);
+      throw failedPrecondition(`cannot lease job: ${reason} (job ${id}, status: ${statusName(job.status)})`);
     };
     if (job.status === JobStatus.RUNNING) refuse("job is currently running");
     if (job.status === JobStatus.SUCCEEDED || job.status === JobStatus.FAILED) refuse("job is already in terminal state");

@@ -99,26 +99,26 @@ describe.each(transports)("job lifecycle over $name", (transport) => {
     await expectError(
       client.expediteJob({ shard, id }),
       Code.FailedPrecondition,
-      `cannot expedite job ${id}: task is already ready to run (not future-scheduled) (status: Scheduled)`,
+      `cannot expedite job: task is already ready to run (not future-scheduled) (job ${id}, status: Scheduled)`,
     );
     const { tasks } = await client.leaseTasks({ workerId: "w", maxTasks: 1, taskGroup });
     await expectError(
       client.expediteJob({ shard, id }),
       Code.FailedPrecondition,
-      `cannot expedite job ${id}: job is currently running (status: Running)`,
+      `cannot expedite job: job is currently running (job ${id}, status: Running)`,
     );
     await client.reportOutcome({ shard, taskId: tasks[0]?.id as string, outcome: { case: "success", value: msgpack(1) } });
     await expectError(
       client.expediteJob({ shard, id }),
       Code.FailedPrecondition,
-      `cannot expedite job ${id}: job is already in terminal state (status: Succeeded)`,
+      `cannot expedite job: job is already in terminal state (job ${id}, status: Succeeded)`,
     );
     const future = await client.enqueue({ shard, taskGroup, startAtMs: BigInt(Date.now() + 60_000) });
     await client.cancelJob({ shard, id: future.id });
     await expectError(
       client.expediteJob({ shard, id: future.id }),
       Code.FailedPrecondition,
-      `cannot expedite job ${future.id}: job is cancelled (status: Cancelled)`,
+      `cannot expedite job: job is cancelled (job ${future.id}, status: Cancelled)`,
     );
   });
 
@@ -269,19 +269,19 @@ describe.each(transports)("job lifecycle over $name", (transport) => {
     await expectError(
       client.restartJob({ shard, id }),
       Code.FailedPrecondition,
-      `cannot restart job ${id}: job is still in progress (status: Running)`,
+      `cannot restart job: job is still in progress (job ${id}, status: Running)`,
     );
     await client.reportOutcome({ shard, taskId: task.id, outcome: { case: "success", value: msgpack(1) } });
     await expectError(
       client.restartJob({ shard, id }),
       Code.FailedPrecondition,
-      `cannot restart job ${id}: job already succeeded (status: Succeeded)`,
+      `cannot restart job: job already succeeded (job ${id}, status: Succeeded)`,
     );
     const scheduled = await client.enqueue({ shard, taskGroup: uniqueGroup() });
     await expectError(
       client.restartJob({ shard, id: scheduled.id }),
       Code.FailedPrecondition,
-      `cannot restart job ${scheduled.id}: job is still in progress (status: Scheduled)`,
+      `cannot restart job: job is still in progress (job ${scheduled.id}, status: Scheduled)`,
     );
   });
 
@@ -312,7 +312,7 @@ describe.each(transports)("job lifecycle over $name", (transport) => {
     await expectError(
       client.leaseTask({ shard, id, workerId: "w" }),
       Code.FailedPrecondition,
-      `cannot lease job ${id}: job is currently running (status: Running)`,
+      `cannot lease job: job is currently running (job ${id}, status: Running)`,
     );
   });
 });
