@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
-export const CHILD_ENTRIES = ["cold-ours", "cold-baseline", "cold-bare", "warm"] as const;
+export const CHILD_ENTRIES = ["cold-ours", "cold-ours-store", "cold-baseline", "cold-bare", "warm"] as const;
 export type ChildEntry = (typeof CHILD_ENTRIES)[number];
 
 export interface ChildBundles {

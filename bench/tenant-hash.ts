@@ -2,12 +2,14 @@
 // straightforward BigInt XXH64, alternating in each round, medians over rounds. Both are first
 // checked against the shared xxhsum test vectors, so a fast wrong hash cannot win.
 import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { hashTenant } from "silo-edge";
 import type { BenchContext } from "./context.js";
 import { fmt, fmtRatio, median, type Table } from "./stats.js";
 import { xxh64BigInt } from "./xxh64-bigint.js";
 
-const VECTORS = "/work/shared/xxh64-vectors.json";
+// The shared/ folder beside the clone (as test/core/tenant-hash.test.ts finds it), not a fixed path.
+const VECTORS = fileURLToPath(new URL("../../shared/xxh64-vectors.json", import.meta.url));
 
 export interface TenantHashResult {
   nsPerHash: { short: number; long: number; shortBigInt: number; longBigInt: number };

@@ -1,13 +1,5 @@
-import { create, type MessageInitShape } from "@bufbuild/protobuf";
-import {
-  EnqueueRequestSchema,
-  type EnqueueRequest,
-  type Limit as WireLimit,
-  LimitSchema,
-  RateLimitRetryPolicySchema,
-  type RetryPolicy as WireRetryPolicy,
-  RetryPolicySchema,
-} from "../gen/silo/v1/silo_pb.js";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { EnqueueRequestSchema, LimitSchema, RateLimitRetryPolicySchema, RetryPolicySchema } from "../gen/silo/v1/silo_pb.js";
 import { SiloValidationError } from "./errors.js";
 import type { Int64Like, JobLimit, RetryPolicy } from "./job-types.js";
 import { GubernatorAlgorithm } from "./job-types.js";
@@ -147,11 +139,14 @@ function startAtToWire(value: unknown): bigint {
   return checkInt64("startAtMs", value);
 }
 
+/** The enqueue request as the wire codec takes it: a plain object, no protobuf-es `create()`. */
+export type EnqueueRequestInit = MessageInitShape<typeof EnqueueRequestSchema>;
+
 /**
  * Validates enqueue options and builds the wire request (without `shard`, which routing fills).
  * Throws `SiloValidationError` naming the field on the first problem.
  */
-export function buildEnqueueRequest(options: EnqueueOptions, id: string): { request: EnqueueRequest; tenant: string | undefined } {
+export function buildEnqueueRequest(options: EnqueueOptions, id: string): { request: EnqueueRequestInit; tenant: string | undefined } {
   const o = checkObject("options", options);
   checkKnownKeys("", o, ENQUEUE_KEYS);
   const taskGroup = checkName("taskGroup", o.taskGroup);
@@ -160,16 +155,17 @@ export function buildEnqueueRequest(options: EnqueueOptions, id: string): { requ
   const priority = o.priority === undefined ? DEFAULT_PRIORITY : checkInt("priority", o.priority, 0, 99);
   const startAtMs = o.startAtMs === undefined ? 0n : startAtToWire(o.startAtMs);
   const metadata = o.metadata === undefined ? {} : checkMetadata("metadata", o.metadata);
-  let retryPolicy: WireRetryPolicy | undefined;
-  if (o.retryPolicy !== undefined) retryPolicy = create(RetryPolicySchema, retryPolicyToWire("retryPolicy", o.retryPolicy));
-  let limits: WireLimit[] = [];
+  let retryPolicy: MessageInitShape<typeof RetryPolicySchema> | undefined;
+  if (o.retryPolicy !== undefined) retryPolicy = retryPolicyToWire("retryPolicy", o.retryPolicy);
+  let limits: MessageInitShape<typeof LimitSchema>[] = [];
   if (o.limits !== undefined) {
     if (!Array.isArray(o.limits)) throw new SiloValidationError("limits", "must be an array");
-    limits = o.limits.map((l, i) => create(LimitSchema, limitToWire(`limits[${i}]`, l)));
+    limits = o.limits.map((l, i) => limitToWire(`limits[${i}]`, l));
   }
   if (!("payload" in o)) throw new SiloValidationError("payload", "is required (use null for no data)");
   const payload = encodePayload(o.payload, "payload");
-  const request = create(EnqueueRequestSchema, {
+  const request: EnqueueRequestInit = {
+    shard: "",
     id,
     priority,
     startAtMs,
@@ -178,6 +174,6 @@ export function buildEnqueueRequest(options: EnqueueOptions, id: string): { requ
     limits,
     payload: { encoding: { case: "msgpack", value: payload } },
     ...(retryPolicy ? { retryPolicy } : {}),
-  });
+  };
   return { request, tenant };
 }

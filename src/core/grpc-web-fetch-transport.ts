@@ -15,9 +15,17 @@ import type {
   MessageInitShape,
   MessageShape,
 } from "@bufbuild/protobuf";
-import { encodeGrpcFrame, splitUnaryGrpcBody } from "./grpc-frame.js";
-import type { UnaryGrpcBody } from "./grpc-frame.js";
-import { codeFromHttpStatus, decodeGrpcMessage, encodeGrpcTimeout, errorFromGrpcStatus } from "./grpc-status.js";
+import { encodeGrpcFrame } from "./grpc-frame.js";
+import { encodeGrpcTimeout } from "./grpc-status.js";
+import {
+  channelFetch,
+  contentTypeProto,
+  fetchUnary,
+  metadataOf,
+  parseBaseUrl,
+  setProtocolHeaders,
+  userAgent,
+} from "./grpc-web-fetch-channel.js";
 import { chainUnaryInterceptors, runInterceptedUnaryCall } from "./intercepted-unary-call.js";
 
 // Web-safe (Cloudflare workerd, browsers, Node): fetch, Headers, TextDecoder, AbortSignal only.
@@ -37,9 +45,6 @@ export interface GrpcWebFetchTransportOptions {
   defaultTimeoutMs?: number;
 }
 
-const contentTypeProto = "application/grpc-web+proto";
-const userAgent = "silo-edge (grpc-web-fetch)";
-
 /**
  * Creates a Connect `Transport` that speaks binary gRPC-web over `fetch`, for unary calls only.
  * It sets no `redirect`, `mode` or `credentials` on the request: workerd rejects
@@ -47,13 +52,7 @@ const userAgent = "silo-edge (grpc-web-fetch)";
  */
 export function createGrpcWebFetchTransport(options: GrpcWebFetchTransportOptions): Transport {
   const { baseUrl, interceptors = [], defaultTimeoutMs } = options;
-  const fetchFn = options.fetch ?? globalThis.fetch;
-  if (typeof fetchFn !== "function") {
-    throw new ConnectError(
-      "createGrpcWebFetchTransport: no fetch available; pass the `fetch` option",
-      Code.InvalidArgument,
-    );
-  }
+  const fetchFn = channelFetch("createGrpcWebFetchTransport", options.fetch);
   const base = parseBaseUrl(baseUrl);
   const urls = new WeakMap<DescMethod, string>();
   const urlOf = (method: DescMethod): string => {
@@ -79,7 +78,7 @@ export function createGrpcWebFetchTransport(options: GrpcWebFetchTransportOption
     } catch (e) {
       throw new ConnectError(`failed to serialize ${method.input.typeName}`, Code.Internal, undefined, undefined, e);
     }
-    const { header, trailer, payload } = await fetchUnary(fetchFn, url, headers, body, signal, timeoutMs);
+    const { header, trailer, bytes: payload } = await fetchUnary(fetchFn, url, headers, body, signal, timeoutMs);
     let output: MessageShape<O>;
     try {
       output = fromBinary(method.output, payload);
@@ -150,206 +149,3 @@ export function createGrpcWebFetchTransport(options: GrpcWebFetchTransportOption
   };
 }
 
-function parseBaseUrl(baseUrl: string): string {
-  let parsed: URL;
-  try {
-    parsed = new URL(baseUrl);
-  } catch {
-    throw new ConnectError(
-      `baseUrl "${baseUrl}" is not a valid URL; pass e.g. "https://silo.example.com"`,
-      Code.InvalidArgument,
-    );
-  }
-  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
-    throw new ConnectError(`baseUrl "${baseUrl}" must start with http:// or https://`, Code.InvalidArgument);
-  }
-  return `${parsed.origin}${parsed.pathname.replace(/\/+$/, "")}`;
-}
-
-function setProtocolHeaders(header: Headers, timeoutMs: number | undefined): void {
-  header.set("content-type", contentTypeProto);
-  header.set("x-grpc-web", "1");
-  if (!header.has("x-user-agent")) header.set("x-user-agent", userAgent);
-  if (timeoutMs !== undefined) header.set("grpc-timeout", encodeGrpcTimeout(timeoutMs));
-  else header.delete("grpc-timeout");
-}
-
-interface UnaryWireResult {
-  header: Headers;
-  trailer: Headers;
-  payload: Uint8Array;
-}
-
-async function fetchUnary(
-  fetchFn: typeof globalThis.fetch,
-  url: string,
-  headers: Headers | Record<string, string>,
-  body: Uint8Array<ArrayBuffer>,
-  signal: AbortSignal | undefined,
-  timeoutMs: number | undefined,
-): Promise<UnaryWireResult> {
-  // A deadline needs a controller of our own; without one the caller's signal goes to fetch as is.
-  let controller: AbortController | undefined;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let onAbort: (() => void) | undefined;
-  if (timeoutMs !== undefined) {
-    const c = (controller = new AbortController());
-    timer = setTimeout(
-      () => c.abort(new ConnectError(`the call exceeded its deadline of ${timeoutMs} ms`, Code.DeadlineExceeded)),
-      timeoutMs,
-    );
-    if (signal !== undefined) {
-      if (signal.aborted) c.abort(signal.reason);
-      else signal.addEventListener("abort", (onAbort = () => c.abort(signal.reason)), { once: true });
-    }
-  }
-  const callSignal = controller?.signal ?? signal;
-  const aborted = (): ConnectError | undefined =>
-    callSignal?.aborted === true ? ConnectError.from(callSignal.reason, Code.Canceled) : undefined;
-  try {
-    if (callSignal?.aborted === true) throw aborted();
-    let response: Response;
-    try {
-      response = await fetchFn(url, { method: "POST", headers, body, signal: callSignal });
-    } catch (e) {
-      throw (
-        aborted() ??
-        new ConnectError(
-          `could not reach ${url}: ${e instanceof Error ? e.message : String(e)}`,
-          Code.Unavailable,
-          undefined,
-          undefined,
-          e,
-        )
-      );
-    }
-    return await readUnaryResponse(response, aborted);
-  } finally {
-    if (timer !== undefined) clearTimeout(timer);
-    if (onAbort !== undefined) signal?.removeEventListener("abort", onAbort);
-  }
-}
-
-async function readUnaryResponse(
-  response: Response,
-  aborted: () => ConnectError | undefined,
-): Promise<UnaryWireResult> {
-  const header = response.headers;
-  const headerStatus = header.get("grpc-status") ?? undefined;
-  if (response.status < 200 || response.status > 299) {
-    discardBody(response);
-    const message = header.get("grpc-message");
-    throw new ConnectError(
-      message === null ? `HTTP ${response.status}` : decodeGrpcMessage(message),
-      codeFromHttpStatus(response.status),
-      metadataOf(header, undefined),
-    );
-  }
-  const contentType = header.get("content-type") ?? "";
-  if (!isGrpcWebProtoContentType(contentType)) {
-    discardBody(response);
-    // A trailers-only error from a proxy may carry an odd content type; its status still counts.
-    if (headerStatus !== undefined) {
-      const headerError = errorFromGrpcStatus(headerStatus, header.get("grpc-message") ?? undefined, undefined, () =>
-        metadataOf(header, undefined),
-      );
-      if (headerError !== null) throw headerError;
-    }
-    throw new ConnectError(
-      `protocol error: unexpected content-type "${contentType}" (want ${contentTypeProto}); ` +
-        `is ${response.url || "the server"} a gRPC-web endpoint?`,
-      Code.Unknown,
-      metadataOf(header, undefined),
-    );
-  }
-  let bytes: Uint8Array;
-  try {
-    bytes = new Uint8Array(await response.arrayBuffer());
-  } catch (e) {
-    throw (
-      aborted() ??
-      new ConnectError(
-        `reading the response failed: ${e instanceof Error ? e.message : String(e)}`,
-        Code.Unavailable,
-        metadataOf(header, undefined),
-        undefined,
-        e,
-      )
-    );
-  }
-  let frames: UnaryGrpcBody;
-  try {
-    frames = splitUnaryGrpcBody(bytes, true);
-  } catch (e) {
-    const error = ConnectError.from(e, Code.Internal);
-    throw new ConnectError(error.rawMessage, error.code, metadataOf(header, undefined));
-  }
-  const trailer = frames.trailer === undefined ? new Headers() : parseTrailer(frames.trailer);
-  const statusSource = trailer.has("grpc-status") ? trailer : header;
-  const grpcStatus = statusSource.get("grpc-status") ?? undefined;
-  const detailsBin = statusSource.get("grpc-status-details-bin") ?? undefined;
-  if (grpcStatus === undefined && detailsBin === undefined) {
-    throw new ConnectError(
-      frames.trailer === undefined && bytes.byteLength > 0
-        ? "protocol error: the response ended without a gRPC-web trailer frame"
-        : "protocol error: the response carries no grpc-status",
-      Code.Internal,
-      metadataOf(header, trailer),
-    );
-  }
-  const statusError = errorFromGrpcStatus(grpcStatus, statusSource.get("grpc-message") ?? undefined, detailsBin, () =>
-    metadataOf(header, trailer),
-  );
-  if (statusError !== null) throw statusError;
-  if (frames.message === undefined) {
-    throw new ConnectError(
-      "protocol error: missing output message for unary method",
-      Code.Unimplemented,
-      metadataOf(header, trailer),
-    );
-  }
-  return { header, trailer, payload: frames.message };
-}
-
-function discardBody(response: Response): void {
-  response.body?.cancel().catch(() => {});
-}
-
-function isGrpcWebProtoContentType(value: string): boolean {
-  const ct = value.toLowerCase();
-  return (
-    ct === contentTypeProto ||
-    ct === "application/grpc-web" ||
-    ct.startsWith("application/grpc-web+proto;") ||
-    ct.startsWith("application/grpc-web;")
-  );
-}
-
-let textDecoder: InstanceType<typeof TextDecoder> | undefined;
-
-/** A gRPC-web trailer frame is an HTTP/1-style header block: `name: value` lines separated by CRLF. */
-function parseTrailer(data: Uint8Array): Headers {
-  const trailer = new Headers();
-  const text = (textDecoder ??= new TextDecoder()).decode(data);
-  let start = 0;
-  while (start < text.length) {
-    let end = text.indexOf("\n", start);
-    if (end < 0) end = text.length;
-    const line = text.substring(start, end);
-    start = end + 1;
-    const colon = line.indexOf(":");
-    if (colon <= 0) continue;
-    try {
-      trailer.append(line.substring(0, colon).trim(), line.substring(colon + 1).trim());
-    } catch {
-      // An invalid field name or value is dropped; the status fields are checked separately.
-    }
-  }
-  return trailer;
-}
-
-function metadataOf(header: Headers, trailer: Headers | undefined): Headers {
-  const metadata = new Headers(header);
-  trailer?.forEach((value, name) => metadata.append(name, value));
-  return metadata;
-}

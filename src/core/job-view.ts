@@ -1,10 +1,12 @@
-import {
+// Types only: importing silo_pb.ts at runtime would boot its file descriptor (and pull protobuf-es
+// reflection into Worker bundles), so the enum values are spelled out below.
+import type {
   AttemptStatus as WireAttemptStatus,
-  type GetJobResponse,
-  type GetJobResultResponse,
+  GetJobResponse,
+  GetJobResultResponse,
   JobStatus as WireJobStatus,
-  type Limit as WireLimit,
-  type SerializedBytes,
+  Limit as WireLimit,
+  SerializedBytes,
 } from "../gen/silo/v1/silo_pb.js";
 import { SiloError } from "./errors.js";
 import type { AttemptStatus, GubernatorAlgorithm, Job, JobAttempt, JobLimit, JobResult, JobStatus } from "./job-types.js";
@@ -12,20 +14,11 @@ import { decodePayload } from "./payload-codec.js";
 
 /** Converts wire messages into the public, decoded job shapes. */
 
-const STATUS: Record<WireJobStatus, JobStatus> = {
-  [WireJobStatus.SCHEDULED]: "SCHEDULED",
-  [WireJobStatus.RUNNING]: "RUNNING",
-  [WireJobStatus.SUCCEEDED]: "SUCCEEDED",
-  [WireJobStatus.FAILED]: "FAILED",
-  [WireJobStatus.CANCELLED]: "CANCELLED",
-};
+// silo.v1.JobStatus: SCHEDULED = 0, RUNNING = 1, SUCCEEDED = 2, FAILED = 3, CANCELLED = 4.
+const STATUS: Record<WireJobStatus, JobStatus> = ["SCHEDULED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"];
 
-const ATTEMPT_STATUS: Record<WireAttemptStatus, AttemptStatus> = {
-  [WireAttemptStatus.RUNNING]: "RUNNING",
-  [WireAttemptStatus.SUCCEEDED]: "SUCCEEDED",
-  [WireAttemptStatus.FAILED]: "FAILED",
-  [WireAttemptStatus.CANCELLED]: "CANCELLED",
-};
+// silo.v1.AttemptStatus: RUNNING = 0, SUCCEEDED = 1, FAILED = 2, CANCELLED = 3.
+const ATTEMPT_STATUS: Record<WireAttemptStatus, AttemptStatus> = ["RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"];
 
 export function jobStatusFromWire(status: WireJobStatus): JobStatus {
   const s = STATUS[status];

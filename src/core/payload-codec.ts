@@ -1,4 +1,4 @@
-import { decode, encode } from "@msgpack/msgpack";
+import { decode, Encoder } from "@msgpack/msgpack";
 import { SiloValidationError } from "./errors.js";
 
 /**
@@ -52,14 +52,59 @@ function findUnencodable(value: unknown, path: string, depth: number, seen: Set<
 }
 
 /**
+ * True when every value is one MessagePack carries as is: the allocation-free check of the common
+ * case, before `findUnencodable` (which builds paths for the error message) runs on a failure.
+ */
+function isEncodable(value: unknown, depth: number, ancestors: object[]): boolean {
+  switch (typeof value) {
+    case "number":
+    case "string":
+    case "boolean":
+    case "bigint":
+    case "undefined":
+      return true;
+    case "function":
+    case "symbol":
+      return false;
+  }
+  if (value === null) return true;
+  if (depth > MAX_DEPTH) return false;
+  const obj = value as object;
+  if (obj instanceof Uint8Array || obj instanceof Date || ArrayBuffer.isView(obj) || obj instanceof ArrayBuffer) return true;
+  if (ancestors.includes(obj)) return false;
+  ancestors.push(obj);
+  try {
+    if (Array.isArray(obj)) {
+      for (let i = 0; i < obj.length; i++) if (!isEncodable(obj[i], depth + 1, ancestors)) return false;
+      return true;
+    }
+    if (obj instanceof Map || obj instanceof Set || obj instanceof Promise) return false;
+    for (const key in obj) {
+      if (Object.prototype.hasOwnProperty.call(obj, key) && !isEncodable((obj as Record<string, unknown>)[key], depth + 1, ancestors)) return false;
+    }
+    return true;
+  } finally {
+    ancestors.pop();
+  }
+}
+
+// One encoder for the process: building one per call allocates its 2 KB buffer every time.
+// Encoder.encode() returns a copy and is re-entrant (it clones itself when nested).
+let encoder: Encoder | undefined;
+const ancestorsScratch: object[] = [];
+
+/**
  * Encodes a JSON-like value as MessagePack. `field` names the option in errors. Undefined object
  * properties are dropped, as JSON would.
  */
 export function encodePayload(value: unknown, field = "payload"): Uint8Array {
-  const problem = findUnencodable(value, field, 0, new Set());
-  if (problem) throw new SiloValidationError(field, problem);
+  // Push and pop stay balanced (finally), so the scratch stack is empty between calls.
+  if (!isEncodable(value, 0, ancestorsScratch)) {
+    const problem = findUnencodable(value, field, 0, new Set());
+    if (problem) throw new SiloValidationError(field, problem);
+  }
   try {
-    return encode(value, { ignoreUndefined: true, useBigInt64: true });
+    return (encoder ??= new Encoder({ ignoreUndefined: true, useBigInt64: true })).encode(value);
   } catch (err) {
     throw new SiloValidationError(field, `MessagePack cannot encode it (${(err as Error).message})`);
   }

@@ -1,14 +1,14 @@
-import type { Transport } from "@connectrpc/connect";
-import { createGrpcHttp2Transport } from "../node/grpc-http2-transport.js";
+import { createGrpcHttp2Channel } from "../node/grpc-http2-channel.js";
 import { platform as web } from "./platform-web.js";
 import type { Platform, PlatformTransportOptions } from "./protocol.js";
+import type { UnaryChannel } from "./unary-channel.js";
 
 /** Node: gRPC over HTTP/2 by default, as the stock Silo server speaks it. */
 export const platform: Platform = {
   defaultProtocol: "grpc",
   unsupported: () => undefined,
-  createTransport(options: PlatformTransportOptions): Transport {
-    if (options.protocol !== "grpc") return web.createTransport(options);
-    return createGrpcHttp2Transport({ baseUrl: options.baseUrl });
+  createChannel(options: PlatformTransportOptions): UnaryChannel {
+    if (options.protocol !== "grpc") return web.createChannel(options);
+    return createGrpcHttp2Channel({ baseUrl: options.baseUrl });
   },
 };

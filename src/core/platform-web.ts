@@ -1,9 +1,8 @@
-import type { Transport } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-web";
+import { createConnectFetchChannel } from "./connect-fetch-channel.js";
 import { SiloValidationError } from "./errors.js";
-import { workerdSafeFetch } from "./fetch-compat.js";
-import { createGrpcWebFetchTransport } from "./grpc-web-fetch-transport.js";
+import { createGrpcWebFetchChannel } from "./grpc-web-fetch-channel.js";
 import type { Platform, PlatformTransportOptions } from "./protocol.js";
+import type { UnaryChannel } from "./unary-channel.js";
 
 const GRPC_UNSUPPORTED =
   '"grpc" needs HTTP/2 with trailers, which this runtime\'s fetch cannot do; use "grpc-web" behind a gRPC-web front (e.g. Envoy\'s grpc_web filter)';
@@ -12,14 +11,14 @@ const GRPC_UNSUPPORTED =
 export const platform: Platform = {
   defaultProtocol: "grpc-web",
   unsupported: (protocol) => (protocol === "grpc" ? GRPC_UNSUPPORTED : undefined),
-  createTransport({ baseUrl, protocol, fetch }: PlatformTransportOptions): Transport {
+  createChannel({ baseUrl, protocol, fetch }: PlatformTransportOptions): UnaryChannel {
     // Looked up per call, so a fetch patched after the client was built (tests, polyfills) is used.
     const doFetch = fetch ?? ((input, init) => globalThis.fetch(input, init));
     switch (protocol) {
       case "grpc-web":
-        return createGrpcWebFetchTransport({ baseUrl, fetch: doFetch });
+        return createGrpcWebFetchChannel({ baseUrl, fetch: doFetch });
       case "connect":
-        return createConnectTransport({ baseUrl, fetch: workerdSafeFetch(doFetch), useBinaryFormat: true });
+        return createConnectFetchChannel({ baseUrl, fetch: doFetch });
       case "grpc":
         throw new SiloValidationError("protocol", GRPC_UNSUPPORTED);
     }

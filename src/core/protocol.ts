@@ -1,4 +1,4 @@
-import type { Transport } from "@connectrpc/connect";
+import type { UnaryChannel } from "./unary-channel.js";
 
 /**
  * Wire protocol of a client: `"grpc"` (HTTP/2, what the stock Silo server speaks; Node only),
@@ -9,7 +9,7 @@ export type Protocol = "grpc" | "grpc-web" | "connect";
 
 export const PROTOCOLS: readonly Protocol[] = ["grpc", "grpc-web", "connect"];
 
-/** What a platform needs to build the transport for one node. */
+/** What a platform needs to build the channel to one node. */
 export interface PlatformTransportOptions {
   /** `http://host:port` or `https://host:port`. */
   baseUrl: string;
@@ -24,5 +24,6 @@ export interface Platform {
   readonly defaultProtocol: Protocol;
   /** Why a protocol cannot run here, or undefined when it can. */
   unsupported(protocol: Protocol): string | undefined;
-  createTransport(options: PlatformTransportOptions): Transport;
+  /** The raw unary channel to one node over `protocol`. */
+  createChannel(options: PlatformTransportOptions): UnaryChannel;
 }

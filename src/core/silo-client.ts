@@ -1,6 +1,5 @@
-import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { platform } from "#platform";
-import { Silo } from "../gen/silo/v1/silo_pb.js";
 import type { CallOptions, SiloClientOptions, TokenOption } from "./client-options.js";
 import { buildEnqueueRequest, type EnqueueOptions } from "./enqueue-options.js";
 import {
@@ -19,19 +18,22 @@ import { requestMayHaveBeenSent } from "./delivery-failure.js";
 import { jobFromWire, jobResultFromWire, jobStatusFromWire } from "./job-view.js";
 import { PROTOCOLS, type Protocol } from "./protocol.js";
 import { isLoopbackAddress, parseServers } from "./server-address.js";
-import { hashTenant } from "./tenant-hash.js";
+import { createSiloRpc, type SiloRpc } from "./silo-rpc.js";
+import { hashTenantCached } from "./tenant-hash.js";
 import { Topology, type ShardRoute } from "./topology.js";
-import { currentTopology, markTopologyStale, refreshTopology, type TopologySource } from "./topology-cache.js";
+import { currentTopology, markTopologyStale, peekTopology, refreshTopology, type TopologySource } from "./topology-cache.js";
 import { checkBool, checkCallOptions, checkHeaders, checkInt, checkJobId, checkKnownKeys, checkObject, checkSignal, checkTenant } from "./validation.js";
 
-/** The generated Connect client of one node. */
-export type SiloRpcClient = Client<typeof Silo>;
+/** The RPCs of one node: the generated Connect client's methods, on the hand-written codec. */
+export type SiloRpcClient = SiloRpc;
 
 /** Per-attempt options handed to an RPC. */
 export interface AttemptOptions {
-  signal: AbortSignal;
+  /** The caller's cancellation; undefined when the call has no signal (its deadline is `timeoutMs`). */
+  signal: AbortSignal | undefined;
   timeoutMs: number;
-  headers: Headers;
+  /** Request metadata: lower-case names, values checked (a plain object, so Node never loads undici's `Headers`). */
+  headers: Readonly<Record<string, string>>;
 }
 
 /** The tenant string the server routes a call without tenant with. */
@@ -60,7 +62,7 @@ const CLIENT_KEYS = [
   "allowInsecureToken",
 ] as const;
 
-/** Connect clients shared by every SiloGRPCClient of the process, keyed by protocol and URL. */
+/** RPC clients shared by every SiloGRPCClient of the process, keyed by protocol and URL. */
 const sharedRpcClients = new Map<string, SiloRpcClient>();
 
 const OWNER_ADDR = "x-silo-shard-owner-addr";
@@ -70,7 +72,8 @@ const OWNER_ADDR = "x-silo-shard-owner-addr";
 const CONNECTIVITY =
   /reset|socket|ECONN|EPIPE|closed|GOAWAY|premature close|terminated|network|fetch failed|other side|aborted|missing status|ended without response headers|no grpc-status/i;
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  if (signal === undefined) return new Promise((resolve) => setTimeout(resolve, ms));
   return new Promise((resolve) => {
     if (signal.aborted) return resolve();
     const done = (): void => {
@@ -134,6 +137,9 @@ export class SiloGRPCClient implements JobOperations {
   readonly #allowInsecureToken: boolean;
   readonly #source: TopologySource;
   readonly #ownRpcClients = new Map<string, SiloRpcClient>();
+  #fixedHeaders: Readonly<Record<string, string>> | undefined;
+  /** `#rpcFor` by address, so a warm call builds no URL or cache key. */
+  readonly #rpcByAddress = new Map<string, SiloRpcClient>();
 
   constructor(options: SiloClientOptions) {
     const o = checkObject("options", options);
@@ -259,8 +265,10 @@ export class SiloGRPCClient implements JobOperations {
     }
   }
 
-  /** The Connect client of one node, shared across clients for the same protocol and URL. */
+  /** The RPC client of one node, shared across clients for the same protocol and URL. */
   #rpcFor(address: string): SiloRpcClient {
+    const known = this.#rpcByAddress.get(address);
+    if (known !== undefined) return known;
     const own = this.#fetch !== undefined;
     const cache = own ? this.#ownRpcClients : sharedRpcClients;
     const baseUrl = `${this.#useTls ? "https" : "http"}://${address}`;
@@ -268,16 +276,20 @@ export class SiloGRPCClient implements JobOperations {
     let client = cache.get(key);
     if (!client) {
       this.#checkTokenTransport(address, "the cluster topology");
-      const transport = platform.createTransport({ baseUrl, protocol: this.#protocol, ...(own ? { fetch: this.#fetch! } : {}) });
-      client = createClient(Silo, transport);
+      client = createSiloRpc(platform.createChannel({ baseUrl, protocol: this.#protocol, ...(own ? { fetch: this.#fetch! } : {}) }));
       cache.set(key, client);
     }
+    this.#rpcByAddress.set(address, client);
     return client;
   }
 
-  async #headersFor(extra: Record<string, string> | undefined): Promise<Headers> {
-    const headers = new Headers(this.#headers);
-    if (extra) for (const [k, v] of Object.entries(extra)) headers.set(k, v);
+  async #headersFor(extra: Record<string, string> | undefined): Promise<Readonly<Record<string, string>>> {
+    const fixed = extra === undefined && typeof this.#token !== "function";
+    if (fixed && this.#fixedHeaders !== undefined) return this.#fixedHeaders;
+    // Names and values were checked by checkHeaders; names are case-insensitive, later ones win.
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(this.#headers)) headers[k.toLowerCase()] = v.trim();
+    if (extra) for (const [k, v] of Object.entries(extra)) headers[k.toLowerCase()] = v.trim();
     if (this.#token !== undefined) {
       let token: string;
       try {
@@ -286,8 +298,11 @@ export class SiloGRPCClient implements JobOperations {
         throw new SiloUnauthenticatedError(`the token function failed: ${(err as Error)?.message ?? String(err)}`);
       }
       if (typeof token !== "string" || token === "") throw new SiloUnauthenticatedError("the token function returned no token");
-      headers.set("authorization", `Bearer ${token}`);
+      if (/[\0\r\n]/.test(token)) throw new SiloUnauthenticatedError("the token contains a line break or NUL, which no HTTP header can carry");
+      headers.authorization = `Bearer ${token.trim()}`;
     }
+    // Without per-call headers or a token function every call sends the same: build it once.
+    if (fixed) this.#fixedHeaders = headers;
     return headers;
   }
 
@@ -310,14 +325,17 @@ export class SiloGRPCClient implements JobOperations {
     checkCallOptions(callOptions);
     const timeoutMs = callOptions?.timeoutMs ?? this.#timeoutMs;
     const deadline = Date.now() + timeoutMs;
-    const controller = new AbortController();
     const userSignal = callOptions?.signal;
-    const onAbort = (): void => controller.abort(userSignal?.reason);
+    // Without a caller's signal, attempts get none: no controller, no listener. (Not a shared
+    // never-firing signal: workerd forbids using one request's signal in another request.)
+    const controller = userSignal ? new AbortController() : undefined;
+    const signal = controller?.signal;
+    const onAbort = (): void => controller?.abort(userSignal?.reason);
     if (userSignal) {
       if (userSignal.aborted) throw new SiloCancelledError(`${op}: aborted by the caller's signal before it started`);
       userSignal.addEventListener("abort", onAbort, { once: true });
     }
-    const headers = await this.#headersFor(callOptions?.headers);
+    const headers = (callOptions?.headers === undefined ? this.#fixedHeaders : undefined) ?? (await this.#headersFor(callOptions?.headers));
     let redirectTo: string | undefined;
     let ambiguous = false;
     let lastError: SiloError | undefined;
@@ -329,8 +347,8 @@ export class SiloGRPCClient implements JobOperations {
             cause: lastError,
           });
         }
-        const topology = await this.#topologyWithin(remaining, op);
-        const shard = route.shardId !== undefined ? topology.shardById(route.shardId) : topology.shardForHash(hashTenant(route.tenant ?? DEFAULT_TENANT_ROUTE));
+        const topology = peekTopology(this.#source) ?? (await this.#topologyWithin(remaining, op));
+        const shard = route.shardId !== undefined ? topology.shardById(route.shardId) : topology.shardForHash(hashTenantCached(route.tenant ?? DEFAULT_TENANT_ROUTE));
         if (!shard) {
           if (route.shardId !== undefined && !redirectTo) {
             throw new SiloError("internal", `${op}: shard ${route.shardId} is not in the cluster topology`);
@@ -342,9 +360,9 @@ export class SiloGRPCClient implements JobOperations {
         try {
           if (address === "") throw new ConnectError(`shard ${shard.id} has no owner yet`, Code.Unavailable);
           const attemptTimeout = Math.max(1, deadline - Date.now());
-          return await fn(this.#rpcFor(address), shard, { signal: controller.signal, timeoutMs: attemptTimeout, headers });
+          return await fn(this.#rpcFor(address), shard, { signal, timeoutMs: attemptTimeout, headers });
         } catch (err) {
-          if (controller.signal.aborted) throw new SiloCancelledError(`${op}: aborted by the caller's signal`, { cause: err });
+          if (signal?.aborted) throw new SiloCancelledError(`${op}: aborted by the caller's signal`, { cause: err });
           const ce = ConnectError.from(err);
           const siloErr = toSiloError(err, op);
           if (ambiguous && onRetryError) {
@@ -369,7 +387,7 @@ export class SiloGRPCClient implements JobOperations {
             await this.refreshTopology().catch(() => undefined);
           }
           const backoff = Math.min(2_000, 50 * 2 ** attempt) * (0.5 + Math.random() / 2);
-          await sleep(Math.min(backoff, Math.max(0, deadline - Date.now())), controller.signal);
+          await sleep(Math.min(backoff, Math.max(0, deadline - Date.now())), signal);
         }
       }
     } finally {

@@ -174,3 +174,18 @@ export function hashTenant(tenant: string): string {
   const len = encodeUtf8(tenant);
   return xxh64Hex(buf, len);
 }
+
+// Routing hashes the same few tenants over and over; a bounded memo makes a repeat a map lookup.
+const MEMO_LIMIT = 4096;
+const memo = new Map<string, string>();
+
+/** `hashTenant` memoised for the routing path (at most 4,096 tenants, then it starts over). */
+export function hashTenantCached(tenant: string): string {
+  let hex = memo.get(tenant);
+  if (hex === undefined) {
+    hex = hashTenant(tenant);
+    if (memo.size >= MEMO_LIMIT) memo.clear();
+    memo.set(tenant, hex);
+  }
+  return hex;
+}

@@ -99,6 +99,20 @@ export async function currentTopology(source: TopologySource): Promise<Topology>
   return t;
 }
 
+/**
+ * The cached topology when there is one, without waiting (refreshed in the background when stale
+ * or old, as `currentTopology` does); `undefined` when the caller must wait for `currentTopology`.
+ * The warm path of every call: no promise, no timer.
+ */
+export function peekTopology(source: TopologySource): Topology | undefined {
+  const e = entries.get(source.key);
+  const t = e?.topology;
+  if (t === undefined) return undefined;
+  const old = source.refreshIntervalMs > 0 && Date.now() - t.fetchedAtMs > source.refreshIntervalMs;
+  if (e!.stale || old) refreshTopology(source).catch(() => undefined);
+  return t;
+}
+
 /** Marks the topology stale so the next use refreshes it. */
 export function markTopologyStale(key: string): void {
   entryFor(key).stale = true;

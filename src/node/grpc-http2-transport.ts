@@ -1,5 +1,4 @@
-import * as http2 from "node:http2";
-import type { ConnectionOptions } from "node:tls";
+import type * as http2 from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type {
   ContextValues,
@@ -18,19 +17,12 @@ import type {
   MessageInitShape,
   MessageShape,
 } from "@bufbuild/protobuf";
-import { encodeGrpcFrame, splitUnaryGrpcBody } from "../core/grpc-frame.js";
-import { codeFromHttpStatus, decodeGrpcMessage, encodeGrpcTimeout, errorFromGrpcStatus } from "../core/grpc-status.js";
+import type { ConnectionOptions } from "node:tls";
+import { encodeGrpcFrame } from "../core/grpc-frame.js";
+import { encodeGrpcTimeout } from "../core/grpc-status.js";
 import { chainUnaryInterceptors, runInterceptedUnaryCall } from "../core/intercepted-unary-call.js";
-import { Http2DeliveryFailure } from "../core/delivery-failure.js";
-import {
-  dropSession,
-  getPooledSession,
-  needsLivenessCheck,
-  releaseSession,
-  retainSession,
-  verifySession,
-} from "./http2-session-pool.js";
-import type { Http2SessionTarget, PooledHttp2Session } from "./http2-session-pool.js";
+import { contentTypeProto, createGrpcHttp2Channel, outgoingHeaders, userAgent } from "./grpc-http2-channel.js";
+import type { Http2UnaryResult } from "./grpc-http2-channel.js";
 
 /** Options of {@link createGrpcHttp2Transport}. */
 export interface GrpcHttp2TransportOptions {
@@ -70,40 +62,19 @@ export interface GrpcHttp2TransportOptions {
 // `HeadersInit` is a DOM lib type; this package compiles against Node's types only.
 type HeadersInit = ConstructorParameters<typeof Headers>[0];
 
-const userAgent = "silo-edge (grpc-http2)";
-const contentTypeProto = "application/grpc+proto";
-
 /**
  * Creates a Connect `Transport` that speaks gRPC over `node:http2`, with HTTP/2 sessions pooled
- * per origin and shared by all transports. Unary calls are handled here with few allocations;
- * streaming calls go to connect-node's gRPC transport, loaded on first use.
+ * per origin and shared by all transports. Unary calls run on {@link createGrpcHttp2Channel}
+ * with few allocations; streaming calls go to connect-node's gRPC transport, loaded on first use.
  */
 export function createGrpcHttp2Transport(options: GrpcHttp2TransportOptions): Transport {
-  const {
-    baseUrl,
-    interceptors = [],
-    defaultTimeoutMs,
-    idleTimeoutMs = 60_000,
-    pingIdleAfterMs = 5_000,
-    pingTimeoutMs = 1_000,
-    tlsOptions,
-  } = options;
-  const url = parseBaseUrl(baseUrl);
-  const state: TransportState = {
-    target: {
-      key: tlsOptions === undefined ? url.origin : `${url.origin}#tls${tlsOptionsId(tlsOptions)}`,
-      origin: url.origin,
-      tlsOptions,
-      idleTimeoutMs,
-    },
-    pingIdleAfterMs,
-    pingTimeoutMs,
-  };
+  const { baseUrl, interceptors = [], defaultTimeoutMs, tlsOptions } = options;
+  const channel = createGrpcHttp2Channel(options);
   const paths = new WeakMap<DescMethod, string>();
   const pathOf = (method: DescMethod): string => {
     let path = paths.get(method);
     if (path === undefined) {
-      path = `${url.pathPrefix}/${method.parent.typeName}/${method.name}`;
+      path = `${channel.pathPrefix}/${method.parent.typeName}/${method.name}`;
       paths.set(method, path);
     }
     return path;
@@ -122,10 +93,10 @@ export function createGrpcHttp2Transport(options: GrpcHttp2TransportOptions): Tr
     } catch (e) {
       throw new ConnectError(`failed to serialize ${method.input.typeName}`, Code.Internal, undefined, undefined, e);
     }
-    const raw = await new UnaryCall(state, headers, frame, signal, timeoutMs).promise;
+    const raw = await channel.send(headers, frame, signal, timeoutMs);
     let output: MessageShape<O>;
     try {
-      output = fromBinary(method.output, raw.body);
+      output = fromBinary(method.output, raw.bytes);
     } catch (e) {
       throw new ConnectError(
         `protocol error: failed to decode ${method.output.typeName}`,
@@ -135,7 +106,7 @@ export function createGrpcHttp2Transport(options: GrpcHttp2TransportOptions): Tr
         e,
       );
     }
-    return unaryResponse(method, output, raw.headers, raw.trailers);
+    return unaryResponse(method, output, raw);
   };
 
   // With no interceptors a call needs no AbortController, no Headers and no request object.
@@ -161,7 +132,7 @@ export function createGrpcHttp2Transport(options: GrpcHttp2TransportOptions): Tr
       }
       return runInterceptedUnaryCall(intercepted, {
         method,
-        url: `${url.origin}${pathOf(method)}`,
+        url: `${channel.origin}${pathOf(method)}`,
         message,
         header,
         signal,
@@ -188,88 +159,9 @@ export function createGrpcHttp2Transport(options: GrpcHttp2TransportOptions): Tr
   };
 }
 
-interface TransportState {
-  readonly target: Http2SessionTarget;
-  readonly pingIdleAfterMs: number;
-  readonly pingTimeoutMs: number;
-}
-
-interface ParsedBaseUrl {
-  origin: string;
-  /** Path of the base URL without a trailing slash; usually "". */
-  pathPrefix: string;
-}
-
-function parseBaseUrl(baseUrl: string): ParsedBaseUrl {
-  let parsed: URL;
-  try {
-    parsed = new URL(baseUrl);
-  } catch {
-    throw new ConnectError(
-      `baseUrl "${baseUrl}" is not a valid URL; pass e.g. "http://127.0.0.1:7450" or "https://silo.example.com"`,
-      Code.InvalidArgument,
-    );
-  }
-  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
-    throw new ConnectError(
-      `baseUrl "${baseUrl}" must start with http:// (h2c) or https:// (h2 over TLS)`,
-      Code.InvalidArgument,
-    );
-  }
-  return { origin: parsed.origin, pathPrefix: parsed.pathname.replace(/\/+$/, "") };
-}
-
-const tlsOptionIds = new WeakMap<ConnectionOptions, number>();
-let nextTlsOptionsId = 1;
-function tlsOptionsId(tlsOptions: ConnectionOptions): number {
-  let id = tlsOptionIds.get(tlsOptions);
-  if (id === undefined) {
-    id = nextTlsOptionsId++;
-    tlsOptionIds.set(tlsOptions, id);
-  }
-  return id;
-}
-
 function normalize<I extends DescMessage>(schema: I, input: MessageInitShape<I>): MessageShape<I> {
   return isMessage(input, schema) ? (input as MessageShape<I>) : create(schema, input);
 }
-
-function outgoingHeaders(
-  path: string,
-  timeoutMs: number | undefined,
-  header: HeadersInit | undefined,
-): http2.OutgoingHttpHeaders {
-  const headers: http2.OutgoingHttpHeaders = {
-    ":method": "POST",
-    ":path": path,
-    "content-type": contentTypeProto,
-    te: "trailers",
-    "user-agent": userAgent,
-  };
-  if (timeoutMs !== undefined) headers["grpc-timeout"] = encodeGrpcTimeout(timeoutMs);
-  if (header !== undefined) {
-    // Going through Headers validates names and values: Node destroys the whole (shared) session
-    // on an invalid header name.
-    // Headers already joins repeated names, so each name arrives once; a caller's user-agent wins.
-    (header instanceof Headers ? header : new Headers(header)).forEach((value, name) => {
-      if (!(name in protocolHeaders)) headers[name] = value;
-    });
-  }
-  return headers;
-}
-
-/** Headers the transport owns; user headers with these names are ignored. */
-const protocolHeaders: Record<string, true> = Object.assign(Object.create(null) as Record<string, true>, {
-  "content-type": true,
-  te: true,
-  "grpc-timeout": true,
-  "content-length": true,
-  connection: true,
-  host: true,
-  "transfer-encoding": true,
-  "keep-alive": true,
-  upgrade: true,
-});
 
 function setProtocolHeaders(header: Headers, timeoutMs: number | undefined): void {
   header.set("content-type", contentTypeProto);
@@ -289,401 +181,21 @@ function headersFromRequest(req: UnaryRequest, pathOf: (method: DescMethod) => s
   return headers;
 }
 
-type ResponseHeaders = http2.IncomingHttpHeaders & http2.IncomingHttpStatusHeader;
-
-interface RawUnaryResult {
-  headers: ResponseHeaders;
-  trailers: http2.IncomingHttpHeaders | undefined;
-  body: Uint8Array;
-  metadata(): Headers;
-}
-
 function unaryResponse<I extends DescMessage, O extends DescMessage>(
   method: DescMethodUnary<I, O>,
   message: MessageShape<O>,
-  rawHeaders: ResponseHeaders,
-  rawTrailers: http2.IncomingHttpHeaders | undefined,
+  raw: Http2UnaryResult,
 ): UnaryResponse<I, O> {
-  // Headers objects are built only if someone reads them (onHeader, onTrailer, an interceptor).
-  let header: Headers | undefined;
-  let trailer: Headers | undefined;
   return {
     stream: false,
     service: method.parent,
     method,
     message,
     get header(): Headers {
-      return (header ??= toHeaders(rawHeaders, undefined));
+      return raw.header;
     },
     get trailer(): Headers {
-      return (trailer ??= toHeaders(rawTrailers, undefined));
+      return raw.trailer;
     },
   };
-}
-
-function toHeaders(a: http2.IncomingHttpHeaders | undefined, b: http2.IncomingHttpHeaders | undefined): Headers {
-  const headers = new Headers();
-  appendNodeHeaders(headers, a);
-  appendNodeHeaders(headers, b);
-  return headers;
-}
-
-function appendNodeHeaders(target: Headers, source: http2.IncomingHttpHeaders | undefined): void {
-  if (source === undefined) return;
-  for (const name of Object.keys(source)) {
-    if (name.charCodeAt(0) === 58 /* ":" */) continue;
-    const value = source[name];
-    if (value === undefined) continue;
-    try {
-      if (Array.isArray(value)) for (const v of value) target.append(name, v);
-      else target.append(name, String(value));
-    } catch {
-      // A value Headers rejects (non-Latin-1) is left out of the metadata rather than failing the call.
-    }
-  }
-}
-
-function first(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
-}
-
-function isGrpcProtoContentType(value: string | undefined): boolean {
-  if (value === undefined) return false;
-  const ct = value.toLowerCase();
-  return (
-    ct === contentTypeProto ||
-    ct === "application/grpc" ||
-    ct.startsWith("application/grpc+proto;") ||
-    ct.startsWith("application/grpc;")
-  );
-}
-
-// One call's listeners are shared functions that find their call through these properties,
-// so a call allocates no closures for its stream.
-const kCall = Symbol("grpcUnaryCall");
-const kEntry = Symbol("grpcSessionEntry");
-type CallStream = http2.ClientHttp2Stream & {
-  [kCall]?: UnaryCall | undefined;
-  [kEntry]?: PooledHttp2Session;
-};
-
-/** Errors of `session.request()` that mean the session can take no new stream (nothing was sent). */
-const sessionUnusableCodes = new Set([
-  "ERR_HTTP2_INVALID_SESSION",
-  "ERR_HTTP2_GOAWAY_SESSION",
-  "ERR_HTTP2_OUT_OF_STREAMS",
-]);
-
-class UnaryCall {
-  readonly promise: Promise<RawUnaryResult>;
-  private resolve!: (result: RawUnaryResult) => void;
-  private reject!: (error: ConnectError) => void;
-  private settled = false;
-  private stream: CallStream | undefined;
-  private entry: PooledHttp2Session | undefined;
-  private reused = false;
-  private retried = false;
-  private timer: ReturnType<typeof setTimeout> | undefined;
-  responseHeaders: ResponseHeaders | undefined;
-  trailers: http2.IncomingHttpHeaders | undefined;
-  private chunk: Buffer | undefined;
-  private chunks: Buffer[] | undefined;
-  streamError: Error | undefined;
-
-  constructor(
-    private readonly state: TransportState,
-    private readonly headers: http2.OutgoingHttpHeaders,
-    private readonly frame: Uint8Array,
-    private readonly signal: AbortSignal | undefined,
-    private readonly timeoutMs: number | undefined,
-  ) {
-    this.promise = new Promise<RawUnaryResult>((resolve, reject) => {
-      this.resolve = resolve;
-      this.reject = reject;
-    });
-    if (signal !== undefined) {
-      if (signal.aborted) {
-        this.fail(ConnectError.from(signal.reason, Code.Canceled));
-        return;
-      }
-      signal.addEventListener("abort", this, { once: true });
-    }
-    if (timeoutMs !== undefined) this.timer = setTimeout(onDeadline, timeoutMs, this);
-    this.start();
-  }
-
-  /** EventListener for the caller's AbortSignal (an object listener avoids a closure). */
-  handleEvent(): void {
-    this.fail(ConnectError.from(this.signal?.reason, Code.Canceled));
-  }
-
-  deadlineExceeded(): void {
-    this.fail(new ConnectError(`the call exceeded its deadline of ${this.timeoutMs} ms`, Code.DeadlineExceeded));
-  }
-
-  private start(): void {
-    const entry = getPooledSession(this.state.target);
-    if (entry.verifying !== undefined || needsLivenessCheck(entry, this.state.pingIdleAfterMs)) {
-      verifySession(entry, this.state.pingTimeoutMs).then(
-        (alive) => {
-          if (!this.settled) this.send(alive ? entry : getPooledSession(this.state.target));
-        },
-        () => {
-          if (!this.settled) this.send(getPooledSession(this.state.target));
-        },
-      );
-      return;
-    }
-    this.send(entry);
-  }
-
-  private send(entry: PooledHttp2Session): void {
-    this.entry = entry;
-    // Only a session that was already connected can have died unnoticed; a failed fresh connect
-    // is not worth repeating at once.
-    this.reused = entry.connected;
-    retainSession(entry);
-    let stream: CallStream;
-    try {
-      stream = entry.session.request(this.headers) as CallStream;
-    } catch (e) {
-      releaseSession(entry);
-      const code = (e as { code?: unknown }).code;
-      if (typeof code === "string" && sessionUnusableCodes.has(code)) {
-        dropSession(entry);
-        this.connectionFailed(false, e);
-      } else {
-        this.fail(
-          new ConnectError(`failed to start the HTTP/2 request: ${String(e)}`, Code.Internal, undefined, undefined, e),
-        );
-      }
-      return;
-    }
-    stream[kCall] = this;
-    stream[kEntry] = entry;
-    stream.on("response", onStreamResponse);
-    stream.on("data", onStreamData);
-    stream.on("trailers", onStreamTrailers);
-    stream.on("end", onStreamEnd);
-    stream.on("error", onStreamError);
-    stream.once("close", onStreamClose);
-    this.stream = stream;
-    stream.end(this.frame);
-  }
-
-  addChunk(chunk: Buffer): void {
-    if (this.chunk === undefined) this.chunk = chunk;
-    else (this.chunks ??= [this.chunk]).push(chunk);
-  }
-
-  metadata(): Headers {
-    return toHeaders(this.responseHeaders, this.trailers);
-  }
-
-  /** The response ended cleanly: decide from HTTP status, content type, gRPC status and body. */
-  complete(): void {
-    if (this.settled) return;
-    const headers = this.responseHeaders;
-    if (headers === undefined) {
-      this.fail(new ConnectError("protocol error: the stream ended without response headers", Code.Internal));
-      return;
-    }
-    const httpStatus = headers[":status"];
-    if (httpStatus !== 200) {
-      const message = first(headers["grpc-message"]);
-      this.fail(
-        new ConnectError(
-          message === undefined ? `HTTP ${httpStatus}` : `HTTP ${httpStatus}: ${decodeGrpcMessage(message)}`,
-          codeFromHttpStatus(httpStatus ?? 0),
-          this.metadata(),
-        ),
-      );
-      return;
-    }
-    const contentType = first(headers["content-type"]);
-    if (!isGrpcProtoContentType(contentType)) {
-      this.fail(
-        new ConnectError(
-          `protocol error: unexpected content-type "${contentType ?? ""}" (want ${contentTypeProto}); ` +
-            `is ${this.state.target.origin} a gRPC server?`,
-          Code.Unknown,
-          this.metadata(),
-        ),
-      );
-      return;
-    }
-    const trailers = this.trailers;
-    const statusSource = trailers !== undefined && trailers["grpc-status"] !== undefined ? trailers : headers;
-    const grpcStatus = first(statusSource["grpc-status"]);
-    const detailsBin = first(statusSource["grpc-status-details-bin"]);
-    if (grpcStatus === undefined && detailsBin === undefined) {
-      this.fail(
-        new ConnectError("protocol error: the response carries no grpc-status", Code.Internal, this.metadata()),
-      );
-      return;
-    }
-    const statusError = errorFromGrpcStatus(grpcStatus, first(statusSource["grpc-message"]), detailsBin, () =>
-      this.metadata(),
-    );
-    if (statusError !== null) {
-      this.fail(statusError);
-      return;
-    }
-    const body = this.chunks !== undefined ? Buffer.concat(this.chunks) : this.chunk;
-    let message: Uint8Array | undefined;
-    try {
-      message = body === undefined ? undefined : splitUnaryGrpcBody(body, false).message;
-    } catch (e) {
-      const error = e as ConnectError;
-      this.fail(new ConnectError(error.rawMessage, error.code, this.metadata()));
-      return;
-    }
-    if (message === undefined) {
-      this.fail(
-        new ConnectError("protocol error: missing output message for unary method", Code.Unimplemented, this.metadata()),
-      );
-      return;
-    }
-    const result: RawUnaryResult = {
-      headers,
-      trailers,
-      body: message,
-      metadata: () => this.metadata(),
-    };
-    this.settle();
-    this.resolve(result);
-  }
-
-  /** The stream closed without a clean end. */
-  closed(stream: CallStream): void {
-    if (this.settled || stream !== this.stream) return;
-    const entry = this.entry as PooledHttp2Session;
-    const rstCode = stream.rstCode ?? 0;
-    const connectionLost = entry.session.destroyed || entry.session.closed;
-    if (!connectionLost && rstCode !== http2.constants.NGHTTP2_REFUSED_STREAM) {
-      this.fail(
-        new ConnectError(
-          `the server reset the stream (HTTP/2 error code ${rstCode})`,
-          codeFromRstCode(rstCode),
-          this.metadata(),
-          undefined,
-          this.streamError,
-        ),
-      );
-      return;
-    }
-    if (connectionLost || entry.goawayLastStreamId >= 0) dropSession(entry);
-    const id = stream.id;
-    const unsent =
-      !entry.connected ||
-      id === undefined ||
-      rstCode === http2.constants.NGHTTP2_REFUSED_STREAM ||
-      (entry.goawayLastStreamId >= 0 && id > entry.goawayLastStreamId);
-    this.connectionFailed(!unsent, this.streamError);
-  }
-
-  private connectionFailed(mayHaveBeenSent: boolean, cause: unknown): void {
-    if (!mayHaveBeenSent && this.reused && !this.retried) {
-      // The server never saw it: resend once on a fresh session, invisibly to the caller.
-      // Concurrent calls that failed together share the replacement session.
-      this.retried = true;
-      this.detach();
-      this.send(getPooledSession(this.state.target));
-      return;
-    }
-    const reason = cause instanceof Error ? cause.message : "the connection closed";
-    const message = mayHaveBeenSent
-      ? `connection to ${this.state.target.origin} lost after the request was sent (${reason}); ` +
-        "it may have been processed"
-      : `could not reach ${this.state.target.origin} (${reason})`;
-    this.fail(
-      new ConnectError(
-        message,
-        Code.Unavailable,
-        this.responseHeaders === undefined ? undefined : this.metadata(),
-        undefined,
-        new Http2DeliveryFailure(message, mayHaveBeenSent, cause),
-      ),
-    );
-  }
-
-  private detach(): void {
-    const stream = this.stream;
-    if (stream !== undefined) {
-      stream[kCall] = undefined;
-      this.stream = undefined;
-    }
-    this.responseHeaders = undefined;
-    this.trailers = undefined;
-    this.chunk = undefined;
-    this.chunks = undefined;
-    this.streamError = undefined;
-  }
-
-  fail(error: ConnectError): void {
-    if (this.settled) return;
-    this.settle();
-    const stream = this.stream;
-    if (stream !== undefined && !stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
-    this.reject(error);
-  }
-
-  private settle(): void {
-    this.settled = true;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.signal?.removeEventListener("abort", this);
-  }
-}
-
-function onDeadline(call: UnaryCall): void {
-  call.deadlineExceeded();
-}
-
-function onStreamResponse(this: CallStream, headers: ResponseHeaders): void {
-  const call = this[kCall];
-  if (call !== undefined) call.responseHeaders = headers;
-}
-
-function onStreamData(this: CallStream, chunk: Buffer): void {
-  this[kCall]?.addChunk(chunk);
-}
-
-function onStreamTrailers(this: CallStream, trailers: http2.IncomingHttpHeaders): void {
-  const call = this[kCall];
-  if (call !== undefined) call.trailers = trailers;
-}
-
-function onStreamEnd(this: CallStream): void {
-  this[kCall]?.complete();
-}
-
-function onStreamError(this: CallStream, error: Error): void {
-  const call = this[kCall];
-  if (call !== undefined) call.streamError = error;
-}
-
-function onStreamClose(this: CallStream): void {
-  const entry = this[kEntry];
-  if (entry !== undefined) releaseSession(entry);
-  const call = this[kCall];
-  if (call !== undefined) {
-    this[kCall] = undefined;
-    call.closed(this);
-  }
-}
-
-/** gRPC's mapping of RST_STREAM error codes. */
-function codeFromRstCode(rstCode: number): Code {
-  switch (rstCode) {
-    case http2.constants.NGHTTP2_REFUSED_STREAM:
-      return Code.Unavailable;
-    case http2.constants.NGHTTP2_CANCEL:
-      return Code.Canceled;
-    case http2.constants.NGHTTP2_ENHANCE_YOUR_CALM:
-      return Code.ResourceExhausted;
-    case http2.constants.NGHTTP2_INADEQUATE_SECURITY:
-      return Code.PermissionDenied;
-    default:
-      return Code.Internal;
-  }
 }

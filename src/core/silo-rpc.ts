@@ -1,0 +1,162 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type {
+  CancelJobRequestSchema,
+  CancelJobResponse,
+  DeleteJobRequestSchema,
+  DeleteJobResponse,
+  EnqueueRequestSchema,
+  EnqueueResponse,
+  ExpediteJobRequestSchema,
+  ExpediteJobResponse,
+  GetClusterInfoRequestSchema,
+  GetClusterInfoResponse,
+  GetJobRequestSchema,
+  GetJobResponse,
+  GetJobResultRequestSchema,
+  GetJobResultResponse,
+  HeartbeatRequestSchema,
+  HeartbeatResponse,
+  LeaseTaskRequestSchema,
+  LeaseTaskResponse,
+  LeaseTasksRequestSchema,
+  LeaseTasksResponse,
+  ReportOutcomeRequestSchema,
+  ReportOutcomeResponse,
+  ReportRefreshOutcomeRequestSchema,
+  ReportRefreshOutcomeResponse,
+  ResetShardsRequestSchema,
+  ResetShardsResponse,
+  RestartJobRequestSchema,
+  RestartJobResponse,
+} from "../gen/silo/v1/silo_pb.js";
+import { BinaryWriter } from "@bufbuild/protobuf/wire";
+import { FRAME_HEADER_BYTES, type UnaryBytesOptions, type UnaryBytesResponse, type UnaryChannel } from "./unary-channel.js";
+import { decodeGetClusterInfoResponse, decodeResetShardsResponse } from "./wire/cluster-messages.js";
+import {
+  checkEmptyResponse,
+  decodeEnqueueResponse,
+  decodeGetJobResponse,
+  decodeGetJobResultResponse,
+  encodeEnqueueRequest,
+  encodeGetJobRequest,
+  encodeJobRefRequest,
+} from "./wire/job-messages.js";
+import {
+  decodeHeartbeatResponse,
+  decodeLeaseTaskResponse,
+  decodeLeaseTasksResponse,
+  encodeHeartbeatRequest,
+  encodeLeaseTaskRequest,
+  encodeLeaseTasksRequest,
+  encodeReportOutcomeRequest,
+  encodeReportRefreshOutcomeRequest,
+} from "./wire/worker-messages.js";
+
+/** Per-call options of a {@link SiloRpc} method (the subset of Connect's `CallOptions` the client uses). */
+export type SiloRpcCallOptions = UnaryBytesOptions;
+
+type Rpc<I, O> = (request: I, options?: SiloRpcCallOptions) => Promise<O>;
+
+/**
+ * The silo.v1.Silo RPCs the client and worker call, with the method names and message shapes
+ * of the generated Connect client, encoded by the hand-written codec in `wire/` instead of
+ * protobuf-es reflection. Responses are plain objects of the generated types.
+ */
+export interface SiloRpc {
+  getClusterInfo: Rpc<MessageInitShape<typeof GetClusterInfoRequestSchema>, GetClusterInfoResponse>;
+  enqueue: Rpc<MessageInitShape<typeof EnqueueRequestSchema>, EnqueueResponse>;
+  getJob: Rpc<MessageInitShape<typeof GetJobRequestSchema>, GetJobResponse>;
+  getJobResult: Rpc<MessageInitShape<typeof GetJobResultRequestSchema>, GetJobResultResponse>;
+  cancelJob: Rpc<MessageInitShape<typeof CancelJobRequestSchema>, CancelJobResponse>;
+  deleteJob: Rpc<MessageInitShape<typeof DeleteJobRequestSchema>, DeleteJobResponse>;
+  restartJob: Rpc<MessageInitShape<typeof RestartJobRequestSchema>, RestartJobResponse>;
+  expediteJob: Rpc<MessageInitShape<typeof ExpediteJobRequestSchema>, ExpediteJobResponse>;
+  leaseTask: Rpc<MessageInitShape<typeof LeaseTaskRequestSchema>, LeaseTaskResponse>;
+  leaseTasks: Rpc<MessageInitShape<typeof LeaseTasksRequestSchema>, LeaseTasksResponse>;
+  heartbeat: Rpc<MessageInitShape<typeof HeartbeatRequestSchema>, HeartbeatResponse>;
+  reportOutcome: Rpc<MessageInitShape<typeof ReportOutcomeRequestSchema>, ReportOutcomeResponse>;
+  reportRefreshOutcome: Rpc<MessageInitShape<typeof ReportRefreshOutcomeRequestSchema>, ReportRefreshOutcomeResponse>;
+  /** Dev mode only: wipes every shard of the node (tests). */
+  resetShards: Rpc<MessageInitShape<typeof ResetShardsRequestSchema>, ResetShardsResponse>;
+}
+
+const SERVICE = "/silo.v1.Silo/";
+const NO_OPTIONS: SiloRpcCallOptions = {};
+
+const FRAME_PLACEHOLDER = new Uint8Array(FRAME_HEADER_BYTES);
+
+// One writer for every call: encoding is synchronous, and finish() hands out a copy and resets it,
+// so its buffer is allocated once instead of per request.
+let writer: BinaryWriter | undefined;
+
+/** The shared writer, positioned after the reserved frame header bytes. */
+function frameWriter(): BinaryWriter {
+  return (writer ??= new BinaryWriter()).raw(FRAME_PLACEHOLDER);
+}
+
+/** GetClusterInfo and ResetShards requests have no fields. */
+const encodeEmpty = (_request: unknown, w: BinaryWriter): Uint8Array => w.finish();
+
+function empty<T extends string>(typeName: T): (bytes: Uint8Array) => { $typeName: T } {
+  return (bytes) => {
+    checkEmptyResponse(bytes);
+    return { $typeName: typeName };
+  };
+}
+
+/** Builds the RPCs of one node on a raw unary channel. */
+export function createSiloRpc(channel: UnaryChannel): SiloRpc {
+  function method<I, O>(
+    name: string,
+    input: string,
+    output: string,
+    encode: (m: I, w: BinaryWriter) => Uint8Array,
+    decode: (bytes: Uint8Array) => O,
+  ): Rpc<I, O> {
+    const path = SERVICE + name;
+    const decodeResponse = (res: UnaryBytesResponse): O => {
+      try {
+        return decode(res.bytes);
+      } catch (e) {
+        const metadata = new Headers(res.header);
+        res.trailer.forEach((value, key) => metadata.append(key, value));
+        throw new ConnectError(`protocol error: failed to decode ${output}`, Code.Internal, metadata, undefined, e);
+      }
+    };
+    // Not async: one promise per call fewer on the hot path.
+    return (request, options) => {
+      let frame: Uint8Array;
+      try {
+        frame = encode(request, frameWriter());
+      } catch (e) {
+        writer = undefined; // left mid-message: start the next call on a fresh one
+        return Promise.reject(new ConnectError(`failed to serialize ${input}`, Code.Internal, undefined, undefined, e));
+      }
+      return channel.unaryFrame(path, frame, options ?? NO_OPTIONS).then(decodeResponse);
+    };
+  }
+  const ref = encodeJobRefRequest;
+  return {
+    getClusterInfo: method("GetClusterInfo", "silo.v1.GetClusterInfoRequest", "silo.v1.GetClusterInfoResponse", encodeEmpty, decodeGetClusterInfoResponse),
+    enqueue: method("Enqueue", "silo.v1.EnqueueRequest", "silo.v1.EnqueueResponse", encodeEnqueueRequest, decodeEnqueueResponse),
+    getJob: method("GetJob", "silo.v1.GetJobRequest", "silo.v1.GetJobResponse", encodeGetJobRequest, decodeGetJobResponse),
+    getJobResult: method("GetJobResult", "silo.v1.GetJobResultRequest", "silo.v1.GetJobResultResponse", ref, decodeGetJobResultResponse),
+    cancelJob: method("CancelJob", "silo.v1.CancelJobRequest", "silo.v1.CancelJobResponse", ref, empty("silo.v1.CancelJobResponse")),
+    deleteJob: method("DeleteJob", "silo.v1.DeleteJobRequest", "silo.v1.DeleteJobResponse", ref, empty("silo.v1.DeleteJobResponse")),
+    restartJob: method("RestartJob", "silo.v1.RestartJobRequest", "silo.v1.RestartJobResponse", ref, empty("silo.v1.RestartJobResponse")),
+    expediteJob: method("ExpediteJob", "silo.v1.ExpediteJobRequest", "silo.v1.ExpediteJobResponse", ref, empty("silo.v1.ExpediteJobResponse")),
+    leaseTask: method("LeaseTask", "silo.v1.LeaseTaskRequest", "silo.v1.LeaseTaskResponse", encodeLeaseTaskRequest, decodeLeaseTaskResponse),
+    leaseTasks: method("LeaseTasks", "silo.v1.LeaseTasksRequest", "silo.v1.LeaseTasksResponse", encodeLeaseTasksRequest, decodeLeaseTasksResponse),
+    heartbeat: method("Heartbeat", "silo.v1.HeartbeatRequest", "silo.v1.HeartbeatResponse", encodeHeartbeatRequest, decodeHeartbeatResponse),
+    reportOutcome: method("ReportOutcome", "silo.v1.ReportOutcomeRequest", "silo.v1.ReportOutcomeResponse", encodeReportOutcomeRequest, empty("silo.v1.ReportOutcomeResponse")),
+    reportRefreshOutcome: method(
+      "ReportRefreshOutcome",
+      "silo.v1.ReportRefreshOutcomeRequest",
+      "silo.v1.ReportRefreshOutcomeResponse",
+      encodeReportRefreshOutcomeRequest,
+      empty("silo.v1.ReportRefreshOutcomeResponse"),
+    ),
+    resetShards: method("ResetShards", "silo.v1.ResetShardsRequest", "silo.v1.ResetShardsResponse", encodeEmpty, decodeResetShardsResponse),
+  };
+}

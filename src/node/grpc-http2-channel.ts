@@ -1,0 +1,628 @@
+import * as http2 from "node:http2";
+import type { ConnectionOptions } from "node:tls";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { encodeGrpcFrame, splitUnaryGrpcBody } from "../core/grpc-frame.js";
+import { codeFromHttpStatus, decodeGrpcMessage, encodeGrpcTimeout, errorFromGrpcStatus } from "../core/grpc-status.js";
+import { Http2DeliveryFailure } from "../core/delivery-failure.js";
+import { sealGrpcFrame, type UnaryBytesOptions, type UnaryBytesResponse, type UnaryChannel } from "../core/unary-channel.js";
+import {
+  dropSession,
+  getPooledSession,
+  needsLivenessCheck,
+  releaseSession,
+  retainSession,
+  verifySession,
+} from "./http2-session-pool.js";
+import type { Http2SessionTarget, PooledHttp2Session } from "./http2-session-pool.js";
+
+// Unary gRPC over `node:http2` without protobuf: framed bytes in, bytes out. The Connect
+// `Transport` of grpc-http2-transport.ts and the client's `SiloRpc` both run on it.
+
+/** Options of {@link createGrpcHttp2Channel}. */
+export interface GrpcHttp2ChannelOptions {
+  /**
+   * Where the Silo server listens: `http://host:port` for cleartext HTTP/2 (h2c) or
+   * `https://host:port` for HTTP/2 over TLS. A path prefix is kept. Required.
+   */
+  baseUrl: string;
+  /** Deadline for calls that set no `timeoutMs`. Default: none (calls may wait forever). */
+  defaultTimeoutMs?: number | undefined;
+  /**
+   * Close a pooled session that carried no call for this long. The first channel that opens a
+   * session for an origin sets it. `0` keeps sessions open until the server closes them.
+   * Default: 60_000.
+   */
+  idleTimeoutMs?: number | undefined;
+  /**
+   * Before reusing a session that has been idle longer than this, ping it and replace it if it
+   * does not answer, so a connection that died unnoticed (Lambda freeze/thaw, NAT timeout) is
+   * replaced without failing the call. Default: 5_000.
+   */
+  pingIdleAfterMs?: number | undefined;
+  /** How long the liveness ping of an idle session may take before the session is replaced. Default: 1_000. */
+  pingTimeoutMs?: number | undefined;
+  /**
+   * TLS options for `https` base URLs, for example `{ ca }` for a private CA or `servername`.
+   * Channels with TLS options get their own session pool entry. Default: Node's TLS defaults.
+   */
+  tlsOptions?: ConnectionOptions | undefined;
+}
+
+/** A gRPC-over-HTTP/2 channel to one origin; `send` is the transport's lower-level entry. */
+export interface GrpcHttp2Channel extends UnaryChannel {
+  readonly origin: string;
+  /** Path of the base URL without a trailing slash; usually "". */
+  readonly pathPrefix: string;
+  /** Sends a framed request with complete HTTP/2 request headers (`:path` included). */
+  send(headers: http2.OutgoingHttpHeaders, frame: Uint8Array, signal: AbortSignal | undefined, timeoutMs: number | undefined): Promise<Http2UnaryResult>;
+}
+
+// `HeadersInit` is a DOM lib type; this package compiles against Node's types only.
+type HeadersInit = ConstructorParameters<typeof Headers>[0];
+
+export const userAgent = "silo-edge (grpc-http2)";
+export const contentTypeProto = "application/grpc+proto";
+
+/**
+ * Creates a unary gRPC channel over `node:http2`, with HTTP/2 sessions pooled per origin and
+ * shared by all channels and transports.
+ */
+export function createGrpcHttp2Channel(options: GrpcHttp2ChannelOptions): GrpcHttp2Channel {
+  const { baseUrl, defaultTimeoutMs, idleTimeoutMs = 60_000, pingIdleAfterMs = 5_000, pingTimeoutMs = 1_000, tlsOptions } = options;
+  const url = parseBaseUrl(baseUrl);
+  const state: TransportState = {
+    target: {
+      key: tlsOptions === undefined ? url.origin : `${url.origin}#tls${tlsOptionsId(tlsOptions)}`,
+      origin: url.origin,
+      tlsOptions,
+      idleTimeoutMs,
+    },
+    pingIdleAfterMs,
+    pingTimeoutMs,
+  };
+  const send = (
+    headers: http2.OutgoingHttpHeaders,
+    frame: Uint8Array,
+    signal: AbortSignal | undefined,
+    timeoutMs: number | undefined,
+  ): Promise<Http2UnaryResult> => new UnaryCall(state, headers, frame, signal, timeoutMs).promise;
+  const pathPrefix = url.pathPrefix;
+  return {
+    origin: url.origin,
+    pathPrefix,
+    send,
+    unaryBytes(path: string, bytes: Uint8Array, { signal, timeoutMs, headers }: UnaryBytesOptions): Promise<UnaryBytesResponse> {
+      const timeout = timeoutMs === undefined ? defaultTimeoutMs : timeoutMs <= 0 ? undefined : timeoutMs;
+      return send(channelHeaders(pathPrefix + path, timeout, headers), encodeGrpcFrame(bytes), signal, timeout);
+    },
+    unaryFrame(path: string, frame: Uint8Array, { signal, timeoutMs, headers }: UnaryBytesOptions): Promise<UnaryBytesResponse> {
+      const timeout = timeoutMs === undefined ? defaultTimeoutMs : timeoutMs <= 0 ? undefined : timeoutMs;
+      return send(channelHeaders(pathPrefix + path, timeout, headers), sealGrpcFrame(frame), signal, timeout);
+    },
+  };
+}
+
+export interface TransportState {
+  readonly target: Http2SessionTarget;
+  readonly pingIdleAfterMs: number;
+  readonly pingTimeoutMs: number;
+}
+
+interface ParsedBaseUrl {
+  origin: string;
+  /** Path of the base URL without a trailing slash; usually "". */
+  pathPrefix: string;
+}
+
+function parseBaseUrl(baseUrl: string): ParsedBaseUrl {
+  let parsed: URL;
+  try {
+    parsed = new URL(baseUrl);
+  } catch {
+    throw new ConnectError(
+      `baseUrl "${baseUrl}" is not a valid URL; pass e.g. "http://127.0.0.1:7450" or "https://silo.example.com"`,
+      Code.InvalidArgument,
+    );
+  }
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
+    throw new ConnectError(
+      `baseUrl "${baseUrl}" must start with http:// (h2c) or https:// (h2 over TLS)`,
+      Code.InvalidArgument,
+    );
+  }
+  return { origin: parsed.origin, pathPrefix: parsed.pathname.replace(/\/+$/, "") };
+}
+
+const tlsOptionIds = new WeakMap<ConnectionOptions, number>();
+let nextTlsOptionsId = 1;
+function tlsOptionsId(tlsOptions: ConnectionOptions): number {
+  let id = tlsOptionIds.get(tlsOptions);
+  if (id === undefined) {
+    id = nextTlsOptionsId++;
+    tlsOptionIds.set(tlsOptions, id);
+  }
+  return id;
+}
+
+export function outgoingHeaders(
+  path: string,
+  timeoutMs: number | undefined,
+  header: HeadersInit | undefined,
+): http2.OutgoingHttpHeaders {
+  const headers: http2.OutgoingHttpHeaders = {
+    ":method": "POST",
+    ":path": path,
+    "content-type": contentTypeProto,
+    te: "trailers",
+    "user-agent": userAgent,
+  };
+  if (timeoutMs !== undefined) headers["grpc-timeout"] = encodeGrpcTimeout(timeoutMs);
+  if (header !== undefined) {
+    // Going through Headers validates names and values: Node destroys the whole (shared) session
+    // on an invalid header name.
+    // Headers already joins repeated names, so each name arrives once; a caller's user-agent wins.
+    (isHeadersObject(header as object) ? (header as Headers) : new Headers(header)).forEach((value, name) => {
+      if (!(name in protocolHeaders)) headers[name] = value;
+    });
+  }
+  return headers;
+}
+
+/**
+ * Request headers of a channel call. A plain record (what the client sends: names and values it
+ * validated when they were configured) is copied as is, so the Node path never touches the
+ * global `Headers`, whose first use loads all of undici (~25 ms of a cold start).
+ */
+function channelHeaders(path: string, timeoutMs: number | undefined, header: UnaryBytesOptions["headers"]): http2.OutgoingHttpHeaders {
+  if (header === undefined || isHeadersObject(header)) return outgoingHeaders(path, timeoutMs, header);
+  const headers = outgoingHeaders(path, timeoutMs, undefined);
+  for (const name in header) {
+    const lower = name.toLowerCase();
+    if (!(lower in protocolHeaders)) headers[lower] = header[name];
+  }
+  return headers;
+}
+
+function isHeadersObject(value: object): value is Headers {
+  // Duck-typed: `instanceof Headers` would itself load undici.
+  return typeof (value as Headers).forEach === "function" && typeof (value as Headers).get === "function";
+}
+
+/** Headers the transport owns; user headers with these names are ignored. */
+export const protocolHeaders: Record<string, true> = Object.assign(Object.create(null) as Record<string, true>, {
+  "content-type": true,
+  te: true,
+  "grpc-timeout": true,
+  "content-length": true,
+  connection: true,
+  host: true,
+  "transfer-encoding": true,
+  "keep-alive": true,
+  upgrade: true,
+});
+
+type ResponseHeaders = http2.IncomingHttpHeaders & http2.IncomingHttpStatusHeader;
+
+/** A successful unary response; `Headers` objects are built only if someone reads them. */
+export class Http2UnaryResult implements UnaryBytesResponse {
+  #header: Headers | undefined;
+  #trailer: Headers | undefined;
+
+  constructor(
+    readonly rawHeaders: ResponseHeaders,
+    readonly rawTrailers: http2.IncomingHttpHeaders | undefined,
+    readonly bytes: Uint8Array,
+  ) {}
+
+  get header(): Headers {
+    return (this.#header ??= toHeaders(this.rawHeaders, undefined));
+  }
+
+  get trailer(): Headers {
+    return (this.#trailer ??= toHeaders(this.rawTrailers, undefined));
+  }
+
+  /** Headers and trailers together, as error metadata. */
+  metadata(): Headers {
+    return toHeaders(this.rawHeaders, this.rawTrailers);
+  }
+}
+
+function toHeaders(a: http2.IncomingHttpHeaders | undefined, b: http2.IncomingHttpHeaders | undefined): Headers {
+  const headers = new Headers();
+  appendNodeHeaders(headers, a);
+  appendNodeHeaders(headers, b);
+  return headers;
+}
+
+function appendNodeHeaders(target: Headers, source: http2.IncomingHttpHeaders | undefined): void {
+  if (source === undefined) return;
+  for (const name of Object.keys(source)) {
+    if (name.charCodeAt(0) === 58 /* ":" */) continue;
+    const value = source[name];
+    if (value === undefined) continue;
+    try {
+      if (Array.isArray(value)) for (const v of value) target.append(name, v);
+      else target.append(name, String(value));
+    } catch {
+      // A value Headers rejects (non-Latin-1) is left out of the metadata rather than failing the call.
+    }
+  }
+}
+
+function first(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function isGrpcProtoContentType(value: string | undefined): boolean {
+  if (value === undefined) return false;
+  const ct = value.toLowerCase();
+  return (
+    ct === contentTypeProto ||
+    ct === "application/grpc" ||
+    ct.startsWith("application/grpc+proto;") ||
+    ct.startsWith("application/grpc;")
+  );
+}
+
+// One call's listeners are shared functions that find their call through these properties,
+// so a call allocates no closures for its stream.
+const kCall = Symbol("grpcUnaryCall");
+const kEntry = Symbol("grpcSessionEntry");
+type CallStream = http2.ClientHttp2Stream & {
+  [kCall]?: UnaryCall | undefined;
+  [kEntry]?: PooledHttp2Session;
+};
+
+/** Errors of `session.request()` that mean the session can take no new stream (nothing was sent). */
+const sessionUnusableCodes = new Set([
+  "ERR_HTTP2_INVALID_SESSION",
+  "ERR_HTTP2_GOAWAY_SESSION",
+  "ERR_HTTP2_OUT_OF_STREAMS",
+]);
+
+class UnaryCall {
+  readonly promise: Promise<Http2UnaryResult>;
+  private resolve!: (result: Http2UnaryResult) => void;
+  private reject!: (error: ConnectError) => void;
+  private settled = false;
+  private stream: CallStream | undefined;
+  private entry: PooledHttp2Session | undefined;
+  private reused = false;
+  private retried = false;
+  /** Date.now() at which the call fails with DEADLINE_EXCEEDED; Infinity without a deadline. */
+  deadlineAt = Infinity;
+  responseHeaders: ResponseHeaders | undefined;
+  trailers: http2.IncomingHttpHeaders | undefined;
+  private chunk: Buffer | undefined;
+  private chunks: Buffer[] | undefined;
+  streamError: Error | undefined;
+
+  constructor(
+    private readonly state: TransportState,
+    private readonly headers: http2.OutgoingHttpHeaders,
+    private readonly frame: Uint8Array,
+    private readonly signal: AbortSignal | undefined,
+    private readonly timeoutMs: number | undefined,
+  ) {
+    this.promise = new Promise<Http2UnaryResult>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    if (signal !== undefined) {
+      if (signal.aborted) {
+        this.fail(ConnectError.from(signal.reason, Code.Canceled));
+        return;
+      }
+      signal.addEventListener("abort", this, { once: true });
+    }
+    if (timeoutMs !== undefined) {
+      this.deadlineAt = Date.now() + timeoutMs;
+      trackDeadline(this);
+    }
+    this.start();
+  }
+
+  /** EventListener for the caller's AbortSignal (an object listener avoids a closure). */
+  handleEvent(): void {
+    this.fail(ConnectError.from(this.signal?.reason, Code.Canceled));
+  }
+
+  deadlineExceeded(): void {
+    this.fail(new ConnectError(`the call exceeded its deadline of ${this.timeoutMs} ms`, Code.DeadlineExceeded));
+  }
+
+  private start(): void {
+    const entry = getPooledSession(this.state.target);
+    if (entry.verifying !== undefined || needsLivenessCheck(entry, this.state.pingIdleAfterMs)) {
+      verifySession(entry, this.state.pingTimeoutMs).then(
+        (alive) => {
+          if (!this.settled) this.send(alive ? entry : getPooledSession(this.state.target));
+        },
+        () => {
+          if (!this.settled) this.send(getPooledSession(this.state.target));
+        },
+      );
+      return;
+    }
+    this.send(entry);
+  }
+
+  private send(entry: PooledHttp2Session): void {
+    this.entry = entry;
+    // Only a session that was already connected can have died unnoticed; a failed fresh connect
+    // is not worth repeating at once.
+    this.reused = entry.connected;
+    retainSession(entry);
+    let stream: CallStream;
+    try {
+      stream = entry.session.request(this.headers) as CallStream;
+    } catch (e) {
+      releaseSession(entry);
+      const code = (e as { code?: unknown }).code;
+      if (typeof code === "string" && sessionUnusableCodes.has(code)) {
+        dropSession(entry);
+        this.connectionFailed(false, e);
+      } else {
+        this.fail(
+          new ConnectError(`failed to start the HTTP/2 request: ${String(e)}`, Code.Internal, undefined, undefined, e),
+        );
+      }
+      return;
+    }
+    stream[kCall] = this;
+    stream[kEntry] = entry;
+    stream.on("response", onStreamResponse);
+    stream.on("data", onStreamData);
+    stream.on("trailers", onStreamTrailers);
+    stream.on("end", onStreamEnd);
+    stream.on("error", onStreamError);
+    stream.once("close", onStreamClose);
+    this.stream = stream;
+    stream.end(this.frame);
+  }
+
+  addChunk(chunk: Buffer): void {
+    if (this.chunk === undefined) this.chunk = chunk;
+    else (this.chunks ??= [this.chunk]).push(chunk);
+  }
+
+  metadata(): Headers {
+    return toHeaders(this.responseHeaders, this.trailers);
+  }
+
+  /** The response ended cleanly: decide from HTTP status, content type, gRPC status and body. */
+  complete(): void {
+    if (this.settled) return;
+    const headers = this.responseHeaders;
+    if (headers === undefined) {
+      this.fail(new ConnectError("protocol error: the stream ended without response headers", Code.Internal));
+      return;
+    }
+    const httpStatus = headers[":status"];
+    if (httpStatus !== 200) {
+      const message = first(headers["grpc-message"]);
+      this.fail(
+        new ConnectError(
+          message === undefined ? `HTTP ${httpStatus}` : `HTTP ${httpStatus}: ${decodeGrpcMessage(message)}`,
+          codeFromHttpStatus(httpStatus ?? 0),
+          this.metadata(),
+        ),
+      );
+      return;
+    }
+    const contentType = first(headers["content-type"]);
+    if (!isGrpcProtoContentType(contentType)) {
+      this.fail(
+        new ConnectError(
+          `protocol error: unexpected content-type "${contentType ?? ""}" (want ${contentTypeProto}); ` +
+            `is ${this.state.target.origin} a gRPC server?`,
+          Code.Unknown,
+          this.metadata(),
+        ),
+      );
+      return;
+    }
+    const trailers = this.trailers;
+    const statusSource = trailers !== undefined && trailers["grpc-status"] !== undefined ? trailers : headers;
+    const grpcStatus = first(statusSource["grpc-status"]);
+    const detailsBin = first(statusSource["grpc-status-details-bin"]);
+    if (grpcStatus === undefined && detailsBin === undefined) {
+      this.fail(
+        new ConnectError("protocol error: the response carries no grpc-status", Code.Internal, this.metadata()),
+      );
+      return;
+    }
+    const statusError = errorFromGrpcStatus(grpcStatus, first(statusSource["grpc-message"]), detailsBin, () =>
+      this.metadata(),
+    );
+    if (statusError !== null) {
+      this.fail(statusError);
+      return;
+    }
+    const body = this.chunks !== undefined ? Buffer.concat(this.chunks) : this.chunk;
+    let message: Uint8Array | undefined;
+    try {
+      message = body === undefined ? undefined : splitUnaryGrpcBody(body, false).message;
+    } catch (e) {
+      const error = e as ConnectError;
+      this.fail(new ConnectError(error.rawMessage, error.code, this.metadata()));
+      return;
+    }
+    if (message === undefined) {
+      this.fail(
+        new ConnectError("protocol error: missing output message for unary method", Code.Unimplemented, this.metadata()),
+      );
+      return;
+    }
+    const result = new Http2UnaryResult(headers, trailers, message);
+    this.settle();
+    this.resolve(result);
+  }
+
+  /** The stream closed without a clean end. */
+  closed(stream: CallStream): void {
+    if (this.settled || stream !== this.stream) return;
+    const entry = this.entry as PooledHttp2Session;
+    const rstCode = stream.rstCode ?? 0;
+    const connectionLost = entry.session.destroyed || entry.session.closed;
+    if (!connectionLost && rstCode !== http2.constants.NGHTTP2_REFUSED_STREAM) {
+      this.fail(
+        new ConnectError(
+          `the server reset the stream (HTTP/2 error code ${rstCode})`,
+          codeFromRstCode(rstCode),
+          this.metadata(),
+          undefined,
+          this.streamError,
+        ),
+      );
+      return;
+    }
+    if (connectionLost || entry.goawayLastStreamId >= 0) dropSession(entry);
+    const id = stream.id;
+    const unsent =
+      !entry.connected ||
+      id === undefined ||
+      rstCode === http2.constants.NGHTTP2_REFUSED_STREAM ||
+      (entry.goawayLastStreamId >= 0 && id > entry.goawayLastStreamId);
+    this.connectionFailed(!unsent, this.streamError);
+  }
+
+  private connectionFailed(mayHaveBeenSent: boolean, cause: unknown): void {
+    if (!mayHaveBeenSent && this.reused && !this.retried) {
+      // The server never saw it: resend once on a fresh session, invisibly to the caller.
+      // Concurrent calls that failed together share the replacement session.
+      this.retried = true;
+      this.detach();
+      this.send(getPooledSession(this.state.target));
+      return;
+    }
+    const reason = cause instanceof Error ? cause.message : "the connection closed";
+    const message = mayHaveBeenSent
+      ? `connection to ${this.state.target.origin} lost after the request was sent (${reason}); ` +
+        "it may have been processed"
+      : `could not reach ${this.state.target.origin} (${reason})`;
+    this.fail(
+      new ConnectError(
+        message,
+        Code.Unavailable,
+        this.responseHeaders === undefined ? undefined : this.metadata(),
+        undefined,
+        new Http2DeliveryFailure(message, mayHaveBeenSent, cause),
+      ),
+    );
+  }
+
+  private detach(): void {
+    const stream = this.stream;
+    if (stream !== undefined) {
+      stream[kCall] = undefined;
+      this.stream = undefined;
+    }
+    this.responseHeaders = undefined;
+    this.trailers = undefined;
+    this.chunk = undefined;
+    this.chunks = undefined;
+    this.streamError = undefined;
+  }
+
+  fail(error: ConnectError): void {
+    if (this.settled) return;
+    this.settle();
+    const stream = this.stream;
+    if (stream !== undefined && !stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
+    this.reject(error);
+  }
+
+  private settle(): void {
+    this.settled = true;
+    if (this.deadlineAt !== Infinity) untrackDeadline(this);
+    this.signal?.removeEventListener("abort", this);
+  }
+}
+
+// Deadlines of all calls share one timer armed for the earliest: a timer per call (set, then
+// cleared when the answer comes) cost more than the rest of the call's own bookkeeping, and at
+// one call in flight it also rebuilt Node's timer list for that duration every time.
+const withDeadline = new Set<UnaryCall>();
+let deadlineTimer: ReturnType<typeof setTimeout> | undefined;
+let armedFor = Infinity;
+
+function trackDeadline(call: UnaryCall): void {
+  withDeadline.add(call);
+  if (deadlineTimer === undefined || call.deadlineAt < armedFor) armDeadlineTimer(call.deadlineAt);
+  else if (withDeadline.size === 1) deadlineTimer.ref();
+}
+
+function untrackDeadline(call: UnaryCall): void {
+  withDeadline.delete(call);
+  // Left armed (a later sweep finds nothing), but no longer keeps the process alive.
+  if (withDeadline.size === 0) deadlineTimer?.unref();
+}
+
+function armDeadlineTimer(at: number): void {
+  if (deadlineTimer !== undefined) clearTimeout(deadlineTimer);
+  armedFor = at;
+  deadlineTimer = setTimeout(sweepDeadlines, Math.max(0, at - Date.now()));
+}
+
+function sweepDeadlines(): void {
+  deadlineTimer = undefined;
+  armedFor = Infinity;
+  const now = Date.now();
+  let next = Infinity;
+  for (const call of withDeadline) {
+    if (call.deadlineAt <= now) call.deadlineExceeded();
+    else if (call.deadlineAt < next) next = call.deadlineAt;
+  }
+  if (next !== Infinity) armDeadlineTimer(next);
+}
+
+function onStreamResponse(this: CallStream, headers: ResponseHeaders): void {
+  const call = this[kCall];
+  if (call !== undefined) call.responseHeaders = headers;
+}
+
+function onStreamData(this: CallStream, chunk: Buffer): void {
+  this[kCall]?.addChunk(chunk);
+}
+
+function onStreamTrailers(this: CallStream, trailers: http2.IncomingHttpHeaders): void {
+  const call = this[kCall];
+  if (call !== undefined) call.trailers = trailers;
+}
+
+function onStreamEnd(this: CallStream): void {
+  this[kCall]?.complete();
+}
+
+function onStreamError(this: CallStream, error: Error): void {
+  const call = this[kCall];
+  if (call !== undefined) call.streamError = error;
+}
+
+function onStreamClose(this: CallStream): void {
+  const entry = this[kEntry];
+  if (entry !== undefined) releaseSession(entry);
+  const call = this[kCall];
+  if (call !== undefined) {
+    this[kCall] = undefined;
+    call.closed(this);
+  }
+}
+
+/** gRPC's mapping of RST_STREAM error codes. */
+function codeFromRstCode(rstCode: number): Code {
+  switch (rstCode) {
+    case http2.constants.NGHTTP2_REFUSED_STREAM:
+      return Code.Unavailable;
+    case http2.constants.NGHTTP2_CANCEL:
+      return Code.Canceled;
+    case http2.constants.NGHTTP2_ENHANCE_YOUR_CALM:
+      return Code.ResourceExhausted;
+    case http2.constants.NGHTTP2_INADEQUATE_SECURITY:
+      return Code.PermissionDenied;
+    default:
+      return Code.Internal;
+  }
+}
