@@ -3,8 +3,10 @@
  *
  * Pure TypeScript on 32-bit halves: no BigInt on the hot path (too slow per request), no WASM and
  * no `eval` (workerd refuses both at request time). Every 64-bit value is a (hi, lo) pair of
- * uint32s; results of the helpers land in the module-level `R` registers so that hashing
- * allocates nothing beyond the output string.
+ * uint32s. The 32-byte stripe phase (only tenants of 32 bytes or more) uses small helpers whose
+ * results land in the module-level `R` registers; the tail and avalanche, which every tenant
+ * runs, are written out on locals. Hashing allocates nothing beyond the output string: about
+ * 0.3 µs for a 20-character tenant (bench/RESULTS.md).
  */
 
 // The five XXH64 primes, split into 32-bit halves.
@@ -13,6 +15,10 @@ const P2H = 0xc2b2ae3d, P2L = 0x27d4eb4f;
 const P3H = 0x165667b1, P3L = 0x9e3779f9;
 const P4H = 0x85ebca77, P4L = 0xc2b2ae63;
 const P5H = 0x27d4eb2f, P5L = 0x165667c5;
+const P1L0 = P1L & 0xffff, P1L1 = P1L >>> 16;
+const P2L0 = P2L & 0xffff, P2L1 = P2L >>> 16;
+const P3L0 = P3L & 0xffff, P3L1 = P3L >>> 16;
+const P5L0 = P5L & 0xffff, P5L1 = P5L >>> 16;
 
 // Result registers. A typed array, because storing uint32s above 2^30 in module-level `let`s
 // boxes each one as a heap number, which made hashing several times slower.
@@ -90,11 +96,18 @@ function u32(b: Uint8Array, p: number): number {
   return (b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16) | (b[p + 3]! << 24)) >>> 0;
 }
 
-const HEX_BYTE: string[] = [];
-for (let i = 0; i < 256; i++) HEX_BYTE.push((i < 16 ? "0" : "") + i.toString(16));
+// Char codes of the 16 output digits, reused: one String.fromCharCode call builds the result
+// flat, where concatenating pieces allocated a string per piece.
+const HEX_CODES = [48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 97, 98, 99, 100, 101, 102];
+const digits: number[] = new Array<number>(16).fill(48);
 
-function hex32(v: number): string {
-  return HEX_BYTE[v >>> 24]! + HEX_BYTE[(v >>> 16) & 0xff]! + HEX_BYTE[(v >>> 8) & 0xff]! + HEX_BYTE[v & 0xff]!;
+function hex64(hi: number, lo: number): string {
+  for (let i = 0; i < 8; i++) {
+    const shift = 28 - 4 * i;
+    digits[i] = HEX_CODES[(hi >>> shift) & 15]!;
+    digits[8 + i] = HEX_CODES[(lo >>> shift) & 15]!;
+  }
+  return String.fromCharCode.apply(null, digits);
 }
 
 /** XXH64 with seed 0 of `bytes[0..len)`, as 16 lower-case hex characters. */
@@ -132,38 +145,91 @@ function xxh64Hex(b: Uint8Array, len: number): string {
   } else {
     hh = P5H; hl = P5L;
   }
+  // The rest runs for every tenant, so it is written out on local (hi, lo) pairs: no calls, no
+  // registers. Each "x * P" block is the 64-bit product of `mul` with the prime's limbs inlined.
+  let a0 = 0, a1 = 0, p00 = 0, p01 = 0, p10 = 0, p11 = 0, cross = 0, th = 0, tl = 0, s = 0, kh = 0, kl = 0;
   // h += len (len < 2^32 for any tenant string).
-  add(hh, hl, 0, len); hh = R[0]!; hl = R[1]!;
+  s = hl + len; hl = s >>> 0; hh = (hh + (s > 0xffffffff ? 1 : 0)) >>> 0;
   while (p + 8 <= len) {
-    round(0, 0, u32(b, p + 4), u32(b, p));
-    hh = (hh ^ R[0]!) >>> 0; hl = (hl ^ R[1]!) >>> 0;
-    rotl(hh, hl, 27);
-    mul(R[0]!, R[1]!, P1H, P1L);
-    add(R[0]!, R[1]!, P4H, P4L); hh = R[0]!; hl = R[1]!;
+    kl = (b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16) | (b[p + 3]! << 24)) >>> 0;
+    kh = (b[p + 4]! | (b[p + 5]! << 8) | (b[p + 6]! << 16) | (b[p + 7]! << 24)) >>> 0;
+    // k = k * P2
+    a0 = kl & 0xffff; a1 = kl >>> 16;
+    p00 = a0 * P2L0; p01 = a0 * P2L1; p10 = a1 * P2L0; p11 = a1 * P2L1;
+    cross = (p00 >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
+    tl = (((cross & 0xffff) << 16) | (p00 & 0xffff)) >>> 0;
+    th = (p11 + (p01 >>> 16) + (p10 >>> 16) + (cross >>> 16) + Math.imul(kh, P2L) + Math.imul(kl, P2H)) >>> 0;
+    // k = rotl(k, 31)
+    kh = ((th << 31) | (tl >>> 1)) >>> 0; kl = ((tl << 31) | (th >>> 1)) >>> 0;
+    // k = k * P1
+    a0 = kl & 0xffff; a1 = kl >>> 16;
+    p00 = a0 * P1L0; p01 = a0 * P1L1; p10 = a1 * P1L0; p11 = a1 * P1L1;
+    cross = (p00 >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
+    tl = (((cross & 0xffff) << 16) | (p00 & 0xffff)) >>> 0;
+    th = (p11 + (p01 >>> 16) + (p10 >>> 16) + (cross >>> 16) + Math.imul(kh, P1L) + Math.imul(kl, P1H)) >>> 0;
+    // h ^= k; h = rotl(h, 27) * P1 + P4
+    hh = (hh ^ th) >>> 0; hl = (hl ^ tl) >>> 0;
+    kh = ((hh << 27) | (hl >>> 5)) >>> 0; kl = ((hl << 27) | (hh >>> 5)) >>> 0;
+    a0 = kl & 0xffff; a1 = kl >>> 16;
+    p00 = a0 * P1L0; p01 = a0 * P1L1; p10 = a1 * P1L0; p11 = a1 * P1L1;
+    cross = (p00 >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
+    tl = (((cross & 0xffff) << 16) | (p00 & 0xffff)) >>> 0;
+    th = (p11 + (p01 >>> 16) + (p10 >>> 16) + (cross >>> 16) + Math.imul(kh, P1L) + Math.imul(kl, P1H)) >>> 0;
+    s = tl + P4L; hl = s >>> 0; hh = (th + P4H + (s > 0xffffffff ? 1 : 0)) >>> 0;
     p += 8;
   }
   if (p + 4 <= len) {
-    mul(0, u32(b, p), P1H, P1L);
-    hh = (hh ^ R[0]!) >>> 0; hl = (hl ^ R[1]!) >>> 0;
-    rotl(hh, hl, 23);
-    mul(R[0]!, R[1]!, P2H, P2L);
-    add(R[0]!, R[1]!, P3H, P3L); hh = R[0]!; hl = R[1]!;
+    kl = (b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16) | (b[p + 3]! << 24)) >>> 0;
+    // k = (0, kl) * P1
+    a0 = kl & 0xffff; a1 = kl >>> 16;
+    p00 = a0 * P1L0; p01 = a0 * P1L1; p10 = a1 * P1L0; p11 = a1 * P1L1;
+    cross = (p00 >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
+    tl = (((cross & 0xffff) << 16) | (p00 & 0xffff)) >>> 0;
+    th = (p11 + (p01 >>> 16) + (p10 >>> 16) + (cross >>> 16) + Math.imul(kl, P1H)) >>> 0;
+    hh = (hh ^ th) >>> 0; hl = (hl ^ tl) >>> 0;
+    // h = rotl(h, 23) * P2 + P3
+    kh = ((hh << 23) | (hl >>> 9)) >>> 0; kl = ((hl << 23) | (hh >>> 9)) >>> 0;
+    a0 = kl & 0xffff; a1 = kl >>> 16;
+    p00 = a0 * P2L0; p01 = a0 * P2L1; p10 = a1 * P2L0; p11 = a1 * P2L1;
+    cross = (p00 >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
+    tl = (((cross & 0xffff) << 16) | (p00 & 0xffff)) >>> 0;
+    th = (p11 + (p01 >>> 16) + (p10 >>> 16) + (cross >>> 16) + Math.imul(kh, P2L) + Math.imul(kl, P2H)) >>> 0;
+    s = tl + P3L; hl = s >>> 0; hh = (th + P3H + (s > 0xffffffff ? 1 : 0)) >>> 0;
     p += 4;
   }
   while (p < len) {
-    mul(0, b[p]!, P5H, P5L);
-    hh = (hh ^ R[0]!) >>> 0; hl = (hl ^ R[1]!) >>> 0;
-    rotl(hh, hl, 11);
-    mul(R[0]!, R[1]!, P1H, P1L); hh = R[0]!; hl = R[1]!;
+    kl = b[p]!;
+    // k = byte * P5 (byte < 2^8: one limb)
+    p00 = kl * P5L0; p01 = kl * P5L1;
+    cross = (p00 >>> 16) + (p01 & 0xffff);
+    tl = (((cross & 0xffff) << 16) | (p00 & 0xffff)) >>> 0;
+    th = ((p01 >>> 16) + (cross >>> 16) + Math.imul(kl, P5H)) >>> 0;
+    hh = (hh ^ th) >>> 0; hl = (hl ^ tl) >>> 0;
+    // h = rotl(h, 11) * P1
+    kh = ((hh << 11) | (hl >>> 21)) >>> 0; kl = ((hl << 11) | (hh >>> 21)) >>> 0;
+    a0 = kl & 0xffff; a1 = kl >>> 16;
+    p00 = a0 * P1L0; p01 = a0 * P1L1; p10 = a1 * P1L0; p11 = a1 * P1L1;
+    cross = (p00 >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
+    hl = (((cross & 0xffff) << 16) | (p00 & 0xffff)) >>> 0;
+    hh = (p11 + (p01 >>> 16) + (p10 >>> 16) + (cross >>> 16) + Math.imul(kh, P1L) + Math.imul(kl, P1H)) >>> 0;
     p++;
   }
-  // Avalanche.
+  // avalanche
   hl = (hl ^ (hh >>> 1)) >>> 0;
-  mul(hh, hl, P2H, P2L); hh = R[0]!; hl = R[1]!;
+  a0 = hl & 0xffff; a1 = hl >>> 16;
+  p00 = a0 * P2L0; p01 = a0 * P2L1; p10 = a1 * P2L0; p11 = a1 * P2L1;
+  cross = (p00 >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
+  tl = (((cross & 0xffff) << 16) | (p00 & 0xffff)) >>> 0;
+  th = (p11 + (p01 >>> 16) + (p10 >>> 16) + (cross >>> 16) + Math.imul(hh, P2L) + Math.imul(hl, P2H)) >>> 0;
+  hh = th; hl = tl;
   hl = (hl ^ ((hl >>> 29) | (hh << 3))) >>> 0; hh = (hh ^ (hh >>> 29)) >>> 0;
-  mul(hh, hl, P3H, P3L); hh = R[0]!; hl = R[1]!;
-  hl = (hl ^ hh) >>> 0;
-  return hex32(hh) + hex32(hl);
+  a0 = hl & 0xffff; a1 = hl >>> 16;
+  p00 = a0 * P3L0; p01 = a0 * P3L1; p10 = a1 * P3L0; p11 = a1 * P3L1;
+  cross = (p00 >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
+  tl = (((cross & 0xffff) << 16) | (p00 & 0xffff)) >>> 0;
+  th = (p11 + (p01 >>> 16) + (p10 >>> 16) + (cross >>> 16) + Math.imul(hh, P3L) + Math.imul(hl, P3H)) >>> 0;
+  hh = th; hl = (tl ^ th) >>> 0;
+  return hex64(hh, hl);
 }
 
 /**
