@@ -1,5 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { platform } from "#platform";
+import { abortableSleep } from "./abortable-sleep.js";
 import type { CallOptions, SiloClientOptions, TokenOption } from "./client-options.js";
 import { buildEnqueueRequest, type EnqueueOptions } from "./enqueue-options.js";
 import {
@@ -71,20 +72,6 @@ const OWNER_ADDR = "x-silo-shard-owner-addr";
 // have run, so the retry is ambiguous).
 const CONNECTIVITY =
   /reset|socket|ECONN|EPIPE|closed|GOAWAY|premature close|terminated|network|fetch failed|other side|aborted|missing status|ended without response headers|no grpc-status/i;
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  if (signal === undefined) return new Promise((resolve) => setTimeout(resolve, ms));
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
-}
 
 /** What a failed attempt means for the next one. */
 type Verdict =
@@ -387,7 +374,7 @@ export class SiloGRPCClient implements JobOperations {
             await this.refreshTopology().catch(() => undefined);
           }
           const backoff = Math.min(2_000, 50 * 2 ** attempt) * (0.5 + Math.random() / 2);
-          await sleep(Math.min(backoff, Math.max(0, deadline - Date.now())), signal);
+          await abortableSleep(Math.min(backoff, Math.max(0, deadline - Date.now())), signal);
         }
       }
     } finally {
@@ -512,7 +499,7 @@ export class SiloGRPCClient implements JobOperations {
           throw new SiloDeadlineExceededError(`awaitResult(${id}): the job did not finish within ${timeoutMs} ms`, { cause: err });
         }
       }
-      await sleep(pollIntervalMs, stop);
+      await abortableSleep(pollIntervalMs, stop);
     }
   }
 

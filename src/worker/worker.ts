@@ -1,6 +1,6 @@
 import { SiloValidationError, toSiloError } from "../core/errors.js";
 import { checkInt, checkKnownKeys, checkObject } from "../core/validation.js";
-import { abortableSleep } from "./abortable-sleep.js";
+import { abortableSleep } from "../core/abortable-sleep.js";
 import { leaseRound } from "./lease-round.js";
 import type { TaskCounts } from "./task-context.js";
 import { TaskPool } from "./task-pool.js";

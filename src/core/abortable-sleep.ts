@@ -1,5 +1,6 @@
-/** Waits `ms`, or less if `signal` aborts; never rejects and leaves no timer behind. */
-export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+/** Waits `ms`, or less if `signal` aborts; never rejects and leaves no timer or listener behind. */
+export function abortableSleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  if (signal === undefined) return new Promise((resolve) => setTimeout(resolve, ms));
   return new Promise((resolve) => {
     if (signal.aborted) return resolve();
     const done = (): void => {
