@@ -45,7 +45,7 @@ async function finishNext(
   throw new Error(`no task in ${taskGroup}`);
 }
 
-describe.each<Protocol>(["grpc", "grpc-web"])("jobs over %s", (protocol) => {
+describe.each<Protocol>(["grpc", "grpc-web", "connect"])("jobs over %s", (protocol) => {
   let server: DevServer;
   let client: SiloGRPCClient;
 
@@ -170,7 +170,7 @@ describe.each<Protocol>(["grpc", "grpc-web"])("jobs over %s", (protocol) => {
   });
 });
 
-describe.each<Protocol>(["grpc", "grpc-web"])("tenancy and auth over %s", (protocol) => {
+describe.each<Protocol>(["grpc", "grpc-web", "connect"])("tenancy and auth over %s", (protocol) => {
   let server: DevServer;
 
   beforeAll(async () => {

@@ -10,7 +10,7 @@ import {
 
 const tenants = Array.from({ length: 120 }, (_, i) => `tenant-${i}-${"x".repeat(i % 7)}`);
 
-describe.each<Protocol>(["grpc", "grpc-web"])("routing over %s", (protocol) => {
+describe.each<Protocol>(["grpc", "grpc-web", "connect"])("routing over %s", (protocol) => {
   let server: DevServer;
   const clientFor = (extra: Record<string, unknown> = {}) =>
     new SiloGRPCClient({ servers: server.addresses, useTls: false, protocol, ...extra });
