@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Runs the built CLI when there is one; in a source checkout, re-runs Node with tsx on the
-// TypeScript entry point (the "source" condition resolves the package's own imports to src/).
+// In a source checkout (src/ and this package's own tsx present) re-runs Node with tsx on the
+// TypeScript entry point, so a stale dist/ is never what runs; the "source" condition resolves
+// the package's own imports to src/. An installed package runs the built CLI.
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -8,13 +9,19 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const built = join(root, "dist", "dev-server", "cli.js");
+const source = join(root, "src", "dev-server", "cli.ts");
+const sourceCheckout = existsSync(source) && existsSync(join(root, "node_modules", "tsx"));
 
-if (existsSync(built)) {
+if (!sourceCheckout) {
+  if (!existsSync(built)) {
+    console.error("silo-edge: dist/ is missing; run `npm run build` first");
+    process.exit(1);
+  }
   await import(pathToFileURL(built).href);
 } else {
   const child = spawn(
     process.execPath,
-    ["--conditions=source", "--import", "tsx", join(root, "src", "dev-server", "cli.ts"), ...process.argv.slice(2)],
+    ["--conditions=source", "--import", "tsx", source, ...process.argv.slice(2)],
     { stdio: "inherit", cwd: root },
   );
   // The child handles Ctrl-C itself; forward signals so kill(pid) on this wrapper works too.
