@@ -17,6 +17,8 @@ afterAll(() => server.close());
 describe("the gRPC HTTP/2 channel", () => {
   it("fails each of several concurrent calls at its own deadline, earliest first, and lets fast calls finish", async () => {
     const rpc = createSiloRpc(createGrpcHttp2Channel({ baseUrl: server.baseUrl }));
+    // Connect first, so the deadlines below time the calls, not the session set-up.
+    await rpc.deleteJob({ id: "fast" }, { timeoutMs: 5000 });
     const t0 = Date.now();
     const settled: { ms: number; at: number; code: Code | "ok" }[] = [];
     const track = (ms: number, p: Promise<unknown>) =>
@@ -30,7 +32,8 @@ describe("the gRPC HTTP/2 channel", () => {
       track(150, rpc.deleteJob({ id: "sleep:2000" }, { timeoutMs: 150 })),
       track(5000, rpc.deleteJob({ id: "fast" }, { timeoutMs: 5000 })),
     ]);
-    expect(settled.map((s) => s.ms)).toEqual([5000, 60, 150, 300]);
+    // Deadlines fire earliest first; the fast call's place among them depends on machine load.
+    expect(settled.map((s) => s.ms).filter((ms) => ms !== 5000)).toEqual([60, 150, 300]);
     expect(settled.find((s) => s.ms === 5000)!.code).toBe("ok");
     for (const s of settled.filter((s) => s.ms !== 5000)) {
       expect(s.code).toBe(Code.DeadlineExceeded);
