@@ -36,11 +36,19 @@ export class SiloError extends Error {
   readonly code: SiloErrorCode;
   /** gRPC status code name of the server's answer (`"NOT_FOUND"`...), when there was one. */
   readonly grpcCode: string | undefined;
+  /**
+   * On errors from `enqueue` (other than validation): the id the job was sent with, generated
+   * or given. After an `unavailable` or `deadline_exceeded` error the job may exist anyway; look
+   * it up with `client.handle(jobId, tenant)`, or enqueue again with `id: jobId` and treat
+   * `JobAlreadyExistsError` as success.
+   */
+  jobId: string | undefined;
 
   constructor(code: SiloErrorCode, message: string, options: SiloErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.grpcCode = options.grpcCode;
+    this.jobId = undefined;
   }
 }
 
@@ -80,7 +88,7 @@ export class JobNotFoundError extends SiloError {
 export class JobAlreadyExistsError extends SiloError {
   override name = "JobAlreadyExistsError";
   /** The id that was taken. */
-  readonly jobId: string;
+  override jobId: string;
   constructor(jobId: string, message: string, options?: SiloErrorOptions) {
     super("job_already_exists", message, options);
     this.jobId = jobId;

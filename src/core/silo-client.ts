@@ -420,18 +420,25 @@ export class SiloGRPCClient implements JobOperations {
     const given = (options as { id?: unknown } | undefined)?.id;
     const id = given === undefined ? crypto.randomUUID() : checkJobId("id", given);
     const { request, tenant } = buildEnqueueRequest(options as EnqueueOptions, id);
-    const jobId = await this.callRouted(
-      "Enqueue",
-      { tenant },
-      async (rpc, shard, attempt) => {
-        request.shard = shard.id;
-        if (tenant !== undefined) request.tenant = tenant;
-        const res = await rpc.enqueue(request, attempt);
-        return res.id || id;
-      },
-      callOptions,
-      (err) => (err.code === "job_already_exists" ? id : undefined),
-    );
+    let jobId: string;
+    try {
+      jobId = await this.callRouted(
+        "Enqueue",
+        { tenant },
+        async (rpc, shard, attempt) => {
+          request.shard = shard.id;
+          if (tenant !== undefined) request.tenant = tenant;
+          const res = await rpc.enqueue(request, attempt);
+          return res.id || id;
+        },
+        callOptions,
+        (err) => (err.code === "job_already_exists" ? id : undefined),
+      );
+    } catch (err) {
+      // The caller needs the id to find out whether an ambiguous failure created the job.
+      if (err instanceof SiloError) err.jobId = id;
+      throw err;
+    }
     return new JobHandle(this, jobId, tenant);
   }
 

@@ -90,6 +90,23 @@ describe.each(protocols)("hung and reset connections over %s", (protocol) => {
     expect(await handle.getStatus()).toBe("SCHEDULED");
   });
 
+  it("names the job's id on an enqueue that failed ambiguously, so the caller can find the job", async () => {
+    const client = clientFor(server, protocol, { maxRetries: 0 });
+    await client.refreshTopology();
+    const tenant = tenantOnNode1();
+    const before = new Set(server.jobIds());
+    server.setFault(1, "reset-after-request");
+    const err = await client.enqueue({ payload: "maybe", taskGroup: "g", tenant }).catch((e: unknown) => e);
+    server.setFault(1, null);
+    expect(err).toBeInstanceOf(SiloError);
+    expect((err as SiloError).code).toBe("unavailable");
+    const { jobId } = err as SiloError;
+    expect(jobId).toMatch(/^[0-9a-f-]{36}$/);
+    // The request ran before the connection broke: the job exists under exactly that id.
+    expect(createdSince(server, before)).toEqual([jobId]);
+    expect(await client.handle(jobId!, tenant).getStatus()).toBe("SCHEDULED");
+  });
+
   it("succeeds once for a caller-given id whose connection reset after it ran", async () => {
     const client = clientFor(server, protocol);
     await client.refreshTopology();
