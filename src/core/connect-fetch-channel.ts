@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { base64Decode } from "@bufbuild/protobuf/wire";
-import { channelFetch, discardBody, fetchUnary, parseBaseUrl } from "./grpc-web-fetch-channel.js";
+import { channelFetch, discardBody, fetchUnary, parseBaseUrl, readBodyBytes } from "./grpc-web-fetch-channel.js";
 import type { FetchChannelOptions, UnaryWireResult } from "./grpc-web-fetch-channel.js";
 import { codeFromHttpStatus } from "./grpc-status.js";
 import { FRAME_HEADER_BYTES, type UnaryBytesOptions, type UnaryBytesResponse, type UnaryChannel } from "./unary-channel.js";
@@ -95,21 +95,7 @@ async function readConnectUnaryResponse(response: Response, aborted: () => Conne
       metadataOf(response.headers),
     );
   }
-  let bytes: Uint8Array;
-  try {
-    bytes = new Uint8Array(await response.arrayBuffer());
-  } catch (e) {
-    throw (
-      aborted() ??
-      new ConnectError(
-        `reading the response failed: ${e instanceof Error ? e.message : String(e)}`,
-        Code.Unavailable,
-        metadataOf(response.headers),
-        undefined,
-        e,
-      )
-    );
-  }
+  const bytes = await readBodyBytes(response, aborted, () => metadataOf(response.headers));
   const { header, trailer } = demux(response.headers);
   return { header, trailer, bytes };
 }

@@ -171,21 +171,7 @@ async function readUnaryResponse(
       metadataOf(header, undefined),
     );
   }
-  let bytes: Uint8Array;
-  try {
-    bytes = new Uint8Array(await response.arrayBuffer());
-  } catch (e) {
-    throw (
-      aborted() ??
-      new ConnectError(
-        `reading the response failed: ${e instanceof Error ? e.message : String(e)}`,
-        Code.Unavailable,
-        metadataOf(header, undefined),
-        undefined,
-        e,
-      )
-    );
-  }
+  const bytes = await readBodyBytes(response, aborted, () => metadataOf(header, undefined));
   let frames: UnaryGrpcBody;
   try {
     frames = splitUnaryGrpcBody(bytes, true);
@@ -218,6 +204,25 @@ async function readUnaryResponse(
     );
   }
   return { header, trailer, bytes: frames.message };
+}
+
+/**
+ * The whole response body. A body that breaks off is the caller's abort when there was one, else
+ * UNAVAILABLE (the connection failed mid-response), with the response's metadata.
+ */
+export async function readBodyBytes(
+  response: Response,
+  aborted: () => ConnectError | undefined,
+  metadata: () => Headers,
+): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await response.arrayBuffer());
+  } catch (e) {
+    throw (
+      aborted() ??
+      new ConnectError(`reading the response failed: ${e instanceof Error ? e.message : String(e)}`, Code.Unavailable, metadata(), undefined, e)
+    );
+  }
 }
 
 export function discardBody(response: Response): void {
