@@ -7,7 +7,7 @@ import type { Job, JobResult, JobStatus } from "./job-types.js";
 import type { SiloRequestView } from "./request-view.js";
 import type { SiloGRPCClient } from "./silo-client.js";
 import type { TenantResolver } from "./tenant-resolvers.js";
-import { checkJobId, checkKnownKeys, checkObject, checkTenant } from "./validation.js";
+import { checkBool, checkJobId, checkKnownKeys, checkObject, checkTenant } from "./validation.js";
 
 /** What `onError` receives when a background enqueue fails. */
 export interface BackgroundEnqueueFailure {
@@ -122,7 +122,7 @@ export function createScopeFactory<Raw>(
   if (resolver !== undefined && typeof resolver !== "function") {
     throw new SiloValidationError("tenant", "must be a function of the request, e.g. fromHeader(\"x-tenant-id\")");
   }
-  if (typeof required !== "boolean") throw new SiloValidationError("required", "must be true or false");
+  checkBool("required", required);
   if (typeof onError !== "function") throw new SiloValidationError("onError", "must be a function");
   if (required && resolver === undefined) {
     throw new SiloValidationError("tenant", "is needed with required: true (otherwise every request would be rejected)");

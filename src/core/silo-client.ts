@@ -134,7 +134,7 @@ export class SiloGRPCClient implements JobOperations {
     this.#servers = parseServers(o.servers);
     // TLS unless every server is on this machine, where nothing on the network can read the
     // traffic and a local Silo (or the dev server) speaks plaintext.
-    this.#useTls = o.useTls === undefined ? !this.#servers.every(isLoopbackAddress) : checkBoolOption("useTls", o.useTls);
+    this.#useTls = o.useTls === undefined ? !this.#servers.every(isLoopbackAddress) : checkBool("useTls", o.useTls);
     if (o.token !== undefined && typeof o.token !== "function" && (typeof o.token !== "string" || o.token === "")) {
       throw new SiloValidationError("token", "must be a non-empty string or a function returning one");
     }
@@ -151,7 +151,7 @@ export class SiloGRPCClient implements JobOperations {
     if (o.fetch !== undefined && typeof o.fetch !== "function") throw new SiloValidationError("fetch", "must be a function");
     this.#fetch = o.fetch as typeof globalThis.fetch | undefined;
     this.#headers = o.headers === undefined ? {} : checkHeaders("headers", o.headers);
-    this.#allowInsecureToken = o.allowInsecureToken === undefined ? false : checkBoolOption("allowInsecureToken", o.allowInsecureToken);
+    this.#allowInsecureToken = o.allowInsecureToken === undefined ? false : checkBool("allowInsecureToken", o.allowInsecureToken);
     let refreshIntervalMs: number = DEFAULTS.topologyRefreshIntervalMs;
     if (o.shardRouting !== undefined) {
       const r = checkObject("shardRouting", o.shardRouting);
@@ -594,11 +594,6 @@ function unreachable(siloErr: SiloError, verdict: Verdict, op: string, address: 
   let reason = siloErr.message;
   for (let c: unknown = (err as { cause?: unknown } | undefined)?.cause; c instanceof Error; c = c.cause) reason = `${reason}: ${c.message}`;
   return new SiloUnavailableError(`${op}: no answer from ${address} after every retry: ${reason}`, { cause: err, ...(siloErr.grpcCode ? { grpcCode: siloErr.grpcCode } : {}) });
-}
-
-function checkBoolOption(field: string, value: unknown): boolean {
-  if (typeof value !== "boolean") throw new SiloValidationError(field, `must be true or false, got ${JSON.stringify(value)}`);
-  return value;
 }
 
 function toAddressMap(value: unknown): ((advertised: string) => string) | undefined {
