@@ -289,7 +289,8 @@ export class SiloGRPCClient implements JobOperations {
       headers.authorization = `Bearer ${token.trim()}`;
     }
     // Without per-call headers or a token function every call sends the same: build it once.
-    if (fixed) this.#fixedHeaders = headers;
+    // Frozen, so a channel may encode it once too.
+    if (fixed) this.#fixedHeaders = Object.freeze(headers);
     return headers;
   }
 

@@ -1,10 +1,18 @@
-import * as http2 from "node:http2";
 import type { ConnectionOptions } from "node:tls";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { encodeGrpcFrame, splitUnaryGrpcBody } from "../core/grpc-frame.js";
 import { codeFromHttpStatus, decodeGrpcMessage, encodeGrpcTimeout, errorFromGrpcStatus } from "../core/grpc-status.js";
 import { Http2DeliveryFailure } from "../core/delivery-failure.js";
 import { sealGrpcFrame, type UnaryBytesOptions, type UnaryBytesResponse, type UnaryChannel } from "../core/unary-channel.js";
+import { ErrorCode } from "./h2/frames.js";
+import { H2Stream, type H2Headers, type H2StreamHandler } from "./h2/client-connection.js";
+import {
+  contentTypeProto,
+  GrpcRequestHeaders,
+  protocolHeaders,
+  userAgent,
+  type RequestHeaderRecord,
+} from "./grpc-request-headers.js";
 import {
   dropSession,
   getPooledSession,
@@ -15,8 +23,11 @@ import {
 } from "./http2-session-pool.js";
 import type { Http2SessionTarget, PooledHttp2Session } from "./http2-session-pool.js";
 
-// Unary gRPC over `node:http2` without protobuf: framed bytes in, bytes out. The Connect
-// `Transport` of grpc-http2-transport.ts and the client's `SiloRpc` both run on it.
+// Unary gRPC over our own HTTP/2 client connection (h2/client-connection.ts), without protobuf:
+// framed bytes in, bytes out. The Connect `Transport` of grpc-http2-transport.ts and the
+// client's `SiloRpc` both run on it.
+
+export { contentTypeProto, protocolHeaders, userAgent };
 
 /** Options of {@link createGrpcHttp2Channel}. */
 export interface GrpcHttp2ChannelOptions {
@@ -53,19 +64,19 @@ export interface GrpcHttp2Channel extends UnaryChannel {
   readonly origin: string;
   /** Path of the base URL without a trailing slash; usually "". */
   readonly pathPrefix: string;
-  /** Sends a framed request with complete HTTP/2 request headers (`:path` included). */
-  send(headers: http2.OutgoingHttpHeaders, frame: Uint8Array, signal: AbortSignal | undefined, timeoutMs: number | undefined): Promise<Http2UnaryResult>;
+  /**
+   * Sends a framed request with complete HTTP/2 request headers (`:path` included; `:scheme`
+   * and `:authority` are added when missing).
+   */
+  send(headers: RequestHeaderRecord, frame: Uint8Array, signal: AbortSignal | undefined, timeoutMs: number | undefined): Promise<Http2UnaryResult>;
 }
 
 // `HeadersInit` is a DOM lib type; this package compiles against Node's types only.
 type HeadersInit = ConstructorParameters<typeof Headers>[0];
 
-export const userAgent = "silo-edge (grpc-http2)";
-export const contentTypeProto = "application/grpc+proto";
-
 /**
- * Creates a unary gRPC channel over `node:http2`, with HTTP/2 sessions pooled per origin and
- * shared by all channels and transports.
+ * Creates a unary gRPC channel over HTTP/2, with connections pooled per origin and shared by
+ * all channels and transports.
  */
 export function createGrpcHttp2Channel(options: GrpcHttp2ChannelOptions): GrpcHttp2Channel {
   const { baseUrl, defaultTimeoutMs, idleTimeoutMs = 60_000, pingIdleAfterMs = 5_000, pingTimeoutMs = 1_000, tlsOptions } = options;
@@ -80,24 +91,28 @@ export function createGrpcHttp2Channel(options: GrpcHttp2ChannelOptions): GrpcHt
     pingIdleAfterMs,
     pingTimeoutMs,
   };
-  const send = (
-    headers: http2.OutgoingHttpHeaders,
-    frame: Uint8Array,
-    signal: AbortSignal | undefined,
-    timeoutMs: number | undefined,
-  ): Promise<Http2UnaryResult> => new UnaryCall(state, headers, frame, signal, timeoutMs).promise;
+  const encoder = new GrpcRequestHeaders(url.scheme, url.authority);
+  const call = (block: () => Uint8Array, frame: Uint8Array, signal: AbortSignal | undefined, timeoutMs: number | undefined): Promise<Http2UnaryResult> => {
+    let headerBlock: Uint8Array;
+    try {
+      headerBlock = block();
+    } catch (e) {
+      return Promise.reject(ConnectError.from(e, Code.InvalidArgument));
+    }
+    return new UnaryCall(state, headerBlock, frame, signal, timeoutMs).promise;
+  };
   const pathPrefix = url.pathPrefix;
   return {
     origin: url.origin,
     pathPrefix,
-    send,
+    send: (headers, frame, signal, timeoutMs) => call(() => encoder.fromRecord(headers), frame, signal, timeoutMs),
     unaryBytes(path: string, bytes: Uint8Array, { signal, timeoutMs, headers }: UnaryBytesOptions): Promise<UnaryBytesResponse> {
       const timeout = timeoutMs === undefined ? defaultTimeoutMs : timeoutMs <= 0 ? undefined : timeoutMs;
-      return send(channelHeaders(pathPrefix + path, timeout, headers), encodeGrpcFrame(bytes), signal, timeout);
+      return call(() => encoder.forCall(pathPrefix + path, timeout, metadataRecord(headers)), encodeGrpcFrame(bytes), signal, timeout);
     },
     unaryFrame(path: string, frame: Uint8Array, { signal, timeoutMs, headers }: UnaryBytesOptions): Promise<UnaryBytesResponse> {
       const timeout = timeoutMs === undefined ? defaultTimeoutMs : timeoutMs <= 0 ? undefined : timeoutMs;
-      return send(channelHeaders(pathPrefix + path, timeout, headers), sealGrpcFrame(frame), signal, timeout);
+      return call(() => encoder.forCall(pathPrefix + path, timeout, metadataRecord(headers)), sealGrpcFrame(frame), signal, timeout);
     },
   };
 }
@@ -110,6 +125,9 @@ export interface TransportState {
 
 interface ParsedBaseUrl {
   origin: string;
+  scheme: "http" | "https";
+  /** host[:port] as the URL spells it, for `:authority`. */
+  authority: string;
   /** Path of the base URL without a trailing slash; usually "". */
   pathPrefix: string;
 }
@@ -130,7 +148,12 @@ function parseBaseUrl(baseUrl: string): ParsedBaseUrl {
       Code.InvalidArgument,
     );
   }
-  return { origin: parsed.origin, pathPrefix: parsed.pathname.replace(/\/+$/, "") };
+  return {
+    origin: parsed.origin,
+    scheme: parsed.protocol === "https:" ? "https" : "http",
+    authority: parsed.host,
+    pathPrefix: parsed.pathname.replace(/\/+$/, ""),
+  };
 }
 
 const tlsOptionIds = new WeakMap<ConnectionOptions, number>();
@@ -144,12 +167,13 @@ function tlsOptionsId(tlsOptions: ConnectionOptions): number {
   return id;
 }
 
+/** The complete request headers of a call, for the Connect `Transport`'s unary path. */
 export function outgoingHeaders(
   path: string,
   timeoutMs: number | undefined,
   header: HeadersInit | undefined,
-): http2.OutgoingHttpHeaders {
-  const headers: http2.OutgoingHttpHeaders = {
+): Record<string, string> {
+  const headers: Record<string, string> = {
     ":method": "POST",
     ":path": path,
     "content-type": contentTypeProto,
@@ -158,9 +182,8 @@ export function outgoingHeaders(
   };
   if (timeoutMs !== undefined) headers["grpc-timeout"] = encodeGrpcTimeout(timeoutMs);
   if (header !== undefined) {
-    // Going through Headers validates names and values: Node destroys the whole (shared) session
-    // on an invalid header name.
-    // Headers already joins repeated names, so each name arrives once; a caller's user-agent wins.
+    // Going through Headers validates names and values and joins repeated names, so each name
+    // arrives once; a caller's user-agent wins.
     (isHeadersObject(header as object) ? (header as Headers) : new Headers(header)).forEach((value, name) => {
       if (!(name in protocolHeaders)) headers[name] = value;
     });
@@ -169,18 +192,17 @@ export function outgoingHeaders(
 }
 
 /**
- * Request headers of a channel call. A plain record (what the client sends: names and values it
- * validated when they were configured) is copied as is, so the Node path never touches the
+ * Call metadata as a plain record. A record (what the client sends: names and values it
+ * validated when they were configured) is used as is, so the Node path never touches the
  * global `Headers`, whose first use loads all of undici (~25 ms of a cold start).
  */
-function channelHeaders(path: string, timeoutMs: number | undefined, header: UnaryBytesOptions["headers"]): http2.OutgoingHttpHeaders {
-  if (header === undefined || isHeadersObject(header)) return outgoingHeaders(path, timeoutMs, header);
-  const headers = outgoingHeaders(path, timeoutMs, undefined);
-  for (const name in header) {
-    const lower = name.toLowerCase();
-    if (!(lower in protocolHeaders)) headers[lower] = header[name];
-  }
-  return headers;
+function metadataRecord(header: UnaryBytesOptions["headers"]): Readonly<Record<string, string>> | undefined {
+  if (header === undefined || !isHeadersObject(header)) return header;
+  const record: Record<string, string> = {};
+  header.forEach((value, name) => {
+    record[name] = value;
+  });
+  return record;
 }
 
 function isHeadersObject(value: object): value is Headers {
@@ -188,29 +210,14 @@ function isHeadersObject(value: object): value is Headers {
   return typeof (value as Headers).forEach === "function" && typeof (value as Headers).get === "function";
 }
 
-/** Headers the transport owns; user headers with these names are ignored. */
-export const protocolHeaders: Record<string, true> = Object.assign(Object.create(null) as Record<string, true>, {
-  "content-type": true,
-  te: true,
-  "grpc-timeout": true,
-  "content-length": true,
-  connection: true,
-  host: true,
-  "transfer-encoding": true,
-  "keep-alive": true,
-  upgrade: true,
-});
-
-type ResponseHeaders = http2.IncomingHttpHeaders & http2.IncomingHttpStatusHeader;
-
 /** A successful unary response; `Headers` objects are built only if someone reads them. */
 export class Http2UnaryResult implements UnaryBytesResponse {
   #header: Headers | undefined;
   #trailer: Headers | undefined;
 
   constructor(
-    readonly rawHeaders: ResponseHeaders,
-    readonly rawTrailers: http2.IncomingHttpHeaders | undefined,
+    readonly rawHeaders: H2Headers,
+    readonly rawTrailers: H2Headers | undefined,
     readonly bytes: Uint8Array,
   ) {}
 
@@ -228,22 +235,21 @@ export class Http2UnaryResult implements UnaryBytesResponse {
   }
 }
 
-function toHeaders(a: http2.IncomingHttpHeaders | undefined, b: http2.IncomingHttpHeaders | undefined): Headers {
+function toHeaders(a: H2Headers | undefined, b: H2Headers | undefined): Headers {
   const headers = new Headers();
-  appendNodeHeaders(headers, a);
-  appendNodeHeaders(headers, b);
+  appendFields(headers, a);
+  appendFields(headers, b);
   return headers;
 }
 
-function appendNodeHeaders(target: Headers, source: http2.IncomingHttpHeaders | undefined): void {
+function appendFields(target: Headers, source: H2Headers | undefined): void {
   if (source === undefined) return;
   for (const name of Object.keys(source)) {
     if (name.charCodeAt(0) === 58 /* ":" */) continue;
-    const value = source[name];
-    if (value === undefined) continue;
+    const value = source[name]!;
     try {
-      if (Array.isArray(value)) for (const v of value) target.append(name, v);
-      else target.append(name, String(value));
+      if (typeof value === "string") target.append(name, value);
+      else for (const v of value) target.append(name, v);
     } catch {
       // A value Headers rejects (non-Latin-1) is left out of the metadata rather than failing the call.
     }
@@ -251,7 +257,7 @@ function appendNodeHeaders(target: Headers, source: http2.IncomingHttpHeaders | 
 }
 
 function first(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
+  return typeof value === "string" || value === undefined ? value : value[0];
 }
 
 function isGrpcProtoContentType(value: string | undefined): boolean {
@@ -265,42 +271,26 @@ function isGrpcProtoContentType(value: string | undefined): boolean {
   );
 }
 
-// One call's listeners are shared functions that find their call through these properties,
-// so a call allocates no closures for its stream.
-const kCall = Symbol("grpcUnaryCall");
-const kEntry = Symbol("grpcSessionEntry");
-type CallStream = http2.ClientHttp2Stream & {
-  [kCall]?: UnaryCall | undefined;
-  [kEntry]?: PooledHttp2Session;
-};
-
-/** Errors of `session.request()` that mean the session can take no new stream (nothing was sent). */
-const sessionUnusableCodes = new Set([
-  "ERR_HTTP2_INVALID_SESSION",
-  "ERR_HTTP2_GOAWAY_SESSION",
-  "ERR_HTTP2_OUT_OF_STREAMS",
-]);
-
-class UnaryCall {
+class UnaryCall implements H2StreamHandler {
   readonly promise: Promise<Http2UnaryResult>;
   private resolve!: (result: Http2UnaryResult) => void;
   private reject!: (error: ConnectError) => void;
   private settled = false;
-  private stream: CallStream | undefined;
+  /** The stream in flight; set exactly while this call holds a reference on `entry`. */
+  private stream: H2Stream | undefined;
   private entry: PooledHttp2Session | undefined;
   private reused = false;
   private retried = false;
   /** Date.now() at which the call fails with DEADLINE_EXCEEDED; Infinity without a deadline. */
   deadlineAt = Infinity;
-  responseHeaders: ResponseHeaders | undefined;
-  trailers: http2.IncomingHttpHeaders | undefined;
+  private responseHeaders: H2Headers | undefined;
+  private trailers: H2Headers | undefined;
   private chunk: Buffer | undefined;
   private chunks: Buffer[] | undefined;
-  streamError: Error | undefined;
 
   constructor(
     private readonly state: TransportState,
-    private readonly headers: http2.OutgoingHttpHeaders,
+    private readonly headerBlock: Uint8Array,
     private readonly frame: Uint8Array,
     private readonly signal: AbortSignal | undefined,
     private readonly timeoutMs: number | undefined,
@@ -350,62 +340,85 @@ class UnaryCall {
 
   private send(entry: PooledHttp2Session): void {
     this.entry = entry;
-    // Only a session that was already connected can have died unnoticed; a failed fresh connect
-    // is not worth repeating at once.
+    // Only a connection that was already up can have died unnoticed; a failed fresh connect is
+    // not worth repeating at once.
     this.reused = entry.connected;
+    const stream = new H2Stream(this.headerBlock, this.frame, this);
     retainSession(entry);
-    let stream: CallStream;
-    try {
-      stream = entry.session.request(this.headers) as CallStream;
-    } catch (e) {
-      releaseSession(entry);
-      const code = (e as { code?: unknown }).code;
-      if (typeof code === "string" && sessionUnusableCodes.has(code)) {
-        dropSession(entry);
-        this.connectionFailed(false, e);
-      } else {
-        this.fail(
-          new ConnectError(`failed to start the HTTP/2 request: ${String(e)}`, Code.Internal, undefined, undefined, e),
-        );
-      }
+    this.stream = stream;
+    if (!entry.session.request(stream)) {
+      this.streamDone();
+      dropSession(entry);
+      this.connectionFailed(false, new Error("the connection takes no new streams"));
+    }
+  }
+
+  /** The stream is over (ended, reset, failed or cancelled): give back the connection reference. */
+  private streamDone(): void {
+    if (this.stream === undefined) return;
+    this.stream = undefined;
+    releaseSession(this.entry as PooledHttp2Session);
+  }
+
+  onHeaders(headers: H2Headers, endStream: boolean): void {
+    if (this.responseHeaders === undefined) this.responseHeaders = headers;
+    else this.trailers = headers;
+    if (endStream) {
+      this.streamDone();
+      this.complete();
+    }
+  }
+
+  onData(chunk: Buffer, endStream: boolean): void {
+    if (chunk.length > 0) {
+      if (this.chunk === undefined) this.chunk = chunk;
+      else (this.chunks ??= [this.chunk]).push(chunk);
+    }
+    if (endStream) {
+      this.streamDone();
+      this.complete();
+    }
+  }
+
+  onReset(errorCode: number): void {
+    this.streamDone();
+    if (errorCode === ErrorCode.REFUSED_STREAM) {
+      this.connectionFailed(false, new Error("the server refused the stream (REFUSED_STREAM)"));
       return;
     }
-    stream[kCall] = this;
-    stream[kEntry] = entry;
-    stream.on("response", onStreamResponse);
-    stream.on("data", onStreamData);
-    stream.on("trailers", onStreamTrailers);
-    stream.on("end", onStreamEnd);
-    stream.on("error", onStreamError);
-    stream.once("close", onStreamClose);
-    this.stream = stream;
-    stream.end(this.frame);
+    this.fail(
+      new ConnectError(
+        `the server reset the stream (HTTP/2 error code ${errorCode})`,
+        codeFromRstCode(errorCode),
+        this.responseHeaders === undefined ? undefined : this.metadata(),
+      ),
+    );
   }
 
-  addChunk(chunk: Buffer): void {
-    if (this.chunk === undefined) this.chunk = chunk;
-    else (this.chunks ??= [this.chunk]).push(chunk);
+  onConnectionError(mayHaveBeenSent: boolean, cause: Error): void {
+    this.streamDone();
+    this.connectionFailed(mayHaveBeenSent, cause);
   }
 
-  metadata(): Headers {
+  private metadata(): Headers {
     return toHeaders(this.responseHeaders, this.trailers);
   }
 
   /** The response ended cleanly: decide from HTTP status, content type, gRPC status and body. */
-  complete(): void {
+  private complete(): void {
     if (this.settled) return;
     const headers = this.responseHeaders;
     if (headers === undefined) {
       this.fail(new ConnectError("protocol error: the stream ended without response headers", Code.Internal));
       return;
     }
-    const httpStatus = headers[":status"];
+    const httpStatus = Number(first(headers[":status"]));
     if (httpStatus !== 200) {
       const message = first(headers["grpc-message"]);
       this.fail(
         new ConnectError(
           message === undefined ? `HTTP ${httpStatus}` : `HTTP ${httpStatus}: ${decodeGrpcMessage(message)}`,
-          codeFromHttpStatus(httpStatus ?? 0),
+          codeFromHttpStatus(Number.isInteger(httpStatus) ? httpStatus : 0),
           this.metadata(),
         ),
       );
@@ -460,48 +473,23 @@ class UnaryCall {
     this.resolve(result);
   }
 
-  /** The stream closed without a clean end. */
-  closed(stream: CallStream): void {
-    if (this.settled || stream !== this.stream) return;
-    const entry = this.entry as PooledHttp2Session;
-    const rstCode = stream.rstCode ?? 0;
-    const connectionLost = entry.session.destroyed || entry.session.closed;
-    if (!connectionLost && rstCode !== http2.constants.NGHTTP2_REFUSED_STREAM) {
-      this.fail(
-        new ConnectError(
-          `the server reset the stream (HTTP/2 error code ${rstCode})`,
-          codeFromRstCode(rstCode),
-          this.metadata(),
-          undefined,
-          this.streamError,
-        ),
-      );
-      return;
-    }
-    if (connectionLost || entry.goawayLastStreamId >= 0) dropSession(entry);
-    const id = stream.id;
-    const unsent =
-      !entry.connected ||
-      id === undefined ||
-      rstCode === http2.constants.NGHTTP2_REFUSED_STREAM ||
-      (entry.goawayLastStreamId >= 0 && id > entry.goawayLastStreamId);
-    this.connectionFailed(!unsent, this.streamError);
-  }
-
-  private connectionFailed(mayHaveBeenSent: boolean, cause: unknown): void {
+  private connectionFailed(mayHaveBeenSent: boolean, cause: Error): void {
+    if (this.settled) return;
     if (!mayHaveBeenSent && this.reused && !this.retried) {
-      // The server never saw it: resend once on a fresh session, invisibly to the caller.
-      // Concurrent calls that failed together share the replacement session.
+      // The server never saw it: resend once on a fresh connection, invisibly to the caller.
+      // Concurrent calls that failed together share the replacement connection.
       this.retried = true;
-      this.detach();
+      this.responseHeaders = undefined;
+      this.trailers = undefined;
+      this.chunk = undefined;
+      this.chunks = undefined;
       this.send(getPooledSession(this.state.target));
       return;
     }
-    const reason = cause instanceof Error ? cause.message : "the connection closed";
+    const origin = this.state.target.origin;
     const message = mayHaveBeenSent
-      ? `connection to ${this.state.target.origin} lost after the request was sent (${reason}); ` +
-        "it may have been processed"
-      : `could not reach ${this.state.target.origin} (${reason})`;
+      ? `connection to ${origin} lost after the request was sent (${cause.message}); it may have been processed`
+      : `could not reach ${origin} (${cause.message})`;
     this.fail(
       new ConnectError(
         message,
@@ -513,24 +501,14 @@ class UnaryCall {
     );
   }
 
-  private detach(): void {
-    const stream = this.stream;
-    if (stream !== undefined) {
-      stream[kCall] = undefined;
-      this.stream = undefined;
-    }
-    this.responseHeaders = undefined;
-    this.trailers = undefined;
-    this.chunk = undefined;
-    this.chunks = undefined;
-    this.streamError = undefined;
-  }
-
   fail(error: ConnectError): void {
     if (this.settled) return;
     this.settle();
     const stream = this.stream;
-    if (stream !== undefined && !stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
+    if (stream !== undefined) {
+      (this.entry as PooledHttp2Session).session.cancel(stream);
+      this.streamDone();
+    }
     this.reject(error);
   }
 
@@ -578,49 +556,16 @@ function sweepDeadlines(): void {
   if (next !== Infinity) armDeadlineTimer(next);
 }
 
-function onStreamResponse(this: CallStream, headers: ResponseHeaders): void {
-  const call = this[kCall];
-  if (call !== undefined) call.responseHeaders = headers;
-}
-
-function onStreamData(this: CallStream, chunk: Buffer): void {
-  this[kCall]?.addChunk(chunk);
-}
-
-function onStreamTrailers(this: CallStream, trailers: http2.IncomingHttpHeaders): void {
-  const call = this[kCall];
-  if (call !== undefined) call.trailers = trailers;
-}
-
-function onStreamEnd(this: CallStream): void {
-  this[kCall]?.complete();
-}
-
-function onStreamError(this: CallStream, error: Error): void {
-  const call = this[kCall];
-  if (call !== undefined) call.streamError = error;
-}
-
-function onStreamClose(this: CallStream): void {
-  const entry = this[kEntry];
-  if (entry !== undefined) releaseSession(entry);
-  const call = this[kCall];
-  if (call !== undefined) {
-    this[kCall] = undefined;
-    call.closed(this);
-  }
-}
-
 /** gRPC's mapping of RST_STREAM error codes. */
 function codeFromRstCode(rstCode: number): Code {
   switch (rstCode) {
-    case http2.constants.NGHTTP2_REFUSED_STREAM:
+    case ErrorCode.REFUSED_STREAM:
       return Code.Unavailable;
-    case http2.constants.NGHTTP2_CANCEL:
+    case ErrorCode.CANCEL:
       return Code.Canceled;
-    case http2.constants.NGHTTP2_ENHANCE_YOUR_CALM:
+    case ErrorCode.ENHANCE_YOUR_CALM:
       return Code.ResourceExhausted;
-    case http2.constants.NGHTTP2_INADEQUATE_SECURITY:
+    case ErrorCode.INADEQUATE_SECURITY:
       return Code.PermissionDenied;
     default:
       return Code.Internal;

@@ -1,4 +1,3 @@
-import type * as http2 from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type {
   ContextValues,
@@ -82,7 +81,7 @@ export function createGrpcHttp2Transport(options: GrpcHttp2TransportOptions): Tr
 
   const runUnary = async <I extends DescMessage, O extends DescMessage>(
     method: DescMethodUnary<I, O>,
-    headers: http2.OutgoingHttpHeaders,
+    headers: Record<string, string>,
     message: MessageShape<I>,
     signal: AbortSignal | undefined,
     timeoutMs: number | undefined,
@@ -170,10 +169,10 @@ function setProtocolHeaders(header: Headers, timeoutMs: number | undefined): voi
   if (timeoutMs !== undefined) header.set("grpc-timeout", encodeGrpcTimeout(timeoutMs));
 }
 
-function headersFromRequest(req: UnaryRequest, pathOf: (method: DescMethod) => string): http2.OutgoingHttpHeaders {
+function headersFromRequest(req: UnaryRequest, pathOf: (method: DescMethod) => string): Record<string, string> {
   let path = pathOf(req.method);
   if (!req.url.endsWith(path)) path = new URL(req.url).pathname;
-  const headers: http2.OutgoingHttpHeaders = { ":method": "POST", ":path": path };
+  const headers: Record<string, string> = { ":method": "POST", ":path": path };
   req.header.forEach((value, name) => {
     if (name === "connection" || name === "host" || name === "content-length" || name === "transfer-encoding") return;
     headers[name] = value;

@@ -1,5 +1,5 @@
-import * as http2 from "node:http2";
 import type { ConnectionOptions } from "node:tls";
+import { Http2ClientConnection } from "./h2/client-connection.js";
 
 /**
  * One pooled HTTP/2 session. Sessions live at module scope, keyed by origin (plus TLS options
@@ -7,7 +7,7 @@ import type { ConnectionOptions } from "node:tls";
  */
 export interface PooledHttp2Session {
   readonly key: string;
-  readonly session: http2.ClientHttp2Session;
+  readonly session: Http2ClientConnection;
   /** Streams (and pings) in flight. The session is ref'd exactly while this is above zero. */
   active: number;
   /** Wall-clock time of the last completed stream or ping; 0 while the session never carried one. */
@@ -39,7 +39,7 @@ const pool = new Map<string, PooledHttp2Session>();
 /** Returns the pooled session for the target, or opens (and pools) a new one. */
 export function getPooledSession(target: Http2SessionTarget): PooledHttp2Session {
   const existing = pool.get(target.key);
-  if (existing !== undefined && !existing.dropped) return existing;
+  if (existing !== undefined && !existing.dropped && !existing.session.draining) return existing;
   return openSession(target);
 }
 
@@ -47,7 +47,13 @@ export function getPooledSession(target: Http2SessionTarget): PooledHttp2Session
 export function openSession(target: Http2SessionTarget): PooledHttp2Session {
   const previous = pool.get(target.key);
   if (previous !== undefined) dropSession(previous);
-  const session = http2.connect(target.origin, target.tlsOptions);
+  const url = new URL(target.origin);
+  const session = new Http2ClientConnection({
+    protocol: url.protocol === "https:" ? "https:" : "http:",
+    hostname: url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname,
+    port: url.port === "" ? (url.protocol === "https:" ? 443 : 80) : Number(url.port),
+    tlsOptions: target.tlsOptions,
+  });
   const entry: PooledHttp2Session = {
     key: target.key,
     session,
@@ -62,15 +68,14 @@ export function openSession(target: Http2SessionTarget): PooledHttp2Session {
   };
   // An idle session must never keep the process (or a Lambda invocation) alive.
   session.unref();
-  session.once("connect", () => {
+  session.onConnect = () => {
     entry.connected = true;
-  });
-  session.on("goaway", (_errorCode: number, lastStreamId: number) => {
-    entry.goawayLastStreamId = lastStreamId;
+  };
+  session.onGoaway = () => {
+    entry.goawayLastStreamId = session.goawayLastStreamId;
     dropSession(entry);
-  });
-  session.on("error", () => dropSession(entry));
-  session.once("close", () => dropSession(entry));
+  };
+  session.onClose = () => dropSession(entry);
   if (target.idleTimeoutMs > 0 && Number.isFinite(target.idleTimeoutMs)) {
     // setTimeout fires at once for delays above 2^31-1 ms.
     entry.idleTimer = setTimeout(onIdleTimer, Math.min(target.idleTimeoutMs, 0x7fffffff), entry);
@@ -119,13 +124,13 @@ export function dropSession(entry: PooledHttp2Session): void {
 /** Drops the session and closes it gracefully (in-flight streams finish first). */
 export function closeSession(entry: PooledHttp2Session): void {
   dropSession(entry);
-  if (!entry.session.closed && !entry.session.destroyed) entry.session.close();
+  if (!entry.session.destroyed) entry.session.close();
 }
 
 /** Drops the session and destroys it at once, failing anything still on it. */
 export function destroySession(entry: PooledHttp2Session): void {
   dropSession(entry);
-  if (!entry.session.destroyed) entry.session.destroy();
+  if (!entry.session.destroyed) entry.session.destroy(undefined);
 }
 
 /**
@@ -179,10 +184,6 @@ export async function closeAllHttp2Sessions(): Promise<void> {
       (entry) =>
         new Promise<void>((resolve) => {
           dropSession(entry);
-          if (entry.session.closed || entry.session.destroyed) {
-            resolve();
-            return;
-          }
           entry.session.close(() => resolve());
         }),
     ),

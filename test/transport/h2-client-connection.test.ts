@@ -1,0 +1,302 @@
+// Our HTTP/2 client connection against real peers: Node's own HTTP/2 server (nghttp2) for flow
+// control, CONTINUATION, stream limits, GOAWAY, PING and HPACK state; raw TCP servers for peers
+// that do not speak HTTP/2 at all.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import * as http2 from "node:http2";
+import * as https from "node:https";
+import * as net from "node:net";
+import { tmpdir } from "node:os";
+import * as tls from "node:tls";
+import { join } from "node:path";
+import type { AddressInfo } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { createGrpcHttp2Channel } from "../../src/node/grpc-http2-channel.js";
+import { closeAllHttp2Sessions, pooledHttp2SessionCount } from "../../src/node/http2-session-pool.js";
+import { encodeGrpcFrame, splitUnaryGrpcBody } from "../../src/core/grpc-frame.js";
+import { requestMayHaveBeenSent } from "../../src/core/delivery-failure.js";
+
+type Handler = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, body: Buffer) => void;
+
+interface Peer {
+  baseUrl: string;
+  server: http2.Http2Server;
+  sessions: Set<http2.ServerHttp2Session>;
+  /** Streams the server saw. */
+  seen: number;
+  /** Connections the server accepted. */
+  connections: number;
+  close(): Promise<void>;
+}
+
+const peers: Peer[] = [];
+
+async function startPeer(handler: Handler, settings: http2.Settings = {}): Promise<Peer> {
+  const server = http2.createServer({ settings, maxSessionMemory: 100 });
+  const peer: Peer = {
+    baseUrl: "",
+    server,
+    sessions: new Set(),
+    seen: 0,
+    connections: 0,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of peer.sessions) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+  server.on("session", (s) => {
+    peer.sessions.add(s);
+    peer.connections++;
+    s.on("close", () => peer.sessions.delete(s));
+    s.on("error", () => {});
+  });
+  server.on("stream", (stream, headers) => {
+    peer.seen++;
+    stream.on("error", () => {});
+    const chunks: Buffer[] = [];
+    stream.on("data", (c: Buffer) => chunks.push(c));
+    stream.on("end", () => handler(stream, headers, Buffer.concat(chunks)));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  peer.baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  peers.push(peer);
+  return peer;
+}
+
+/** Answers with one gRPC message and status OK, plus any extra response headers. */
+function reply(stream: http2.ServerHttp2Stream, message: Uint8Array, extra: http2.OutgoingHttpHeaders = {}): void {
+  if (stream.destroyed) return;
+  stream.respond({ ":status": 200, "content-type": "application/grpc+proto", ...extra }, { waitForTrailers: true });
+  stream.on("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0" }));
+  stream.end(encodeGrpcFrame(message));
+}
+
+/** The gRPC message inside a request body. */
+function messageOf(body: Buffer): Uint8Array {
+  return splitUnaryGrpcBody(body, false).message ?? new Uint8Array(0);
+}
+
+async function callError(promise: Promise<unknown>): Promise<ConnectError> {
+  try {
+    await promise;
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConnectError);
+    return e as ConnectError;
+  }
+  throw new Error("expected the call to fail");
+}
+
+const PATH = "/test.v1.Test/Echo";
+
+afterEach(async () => {
+  await closeAllHttp2Sessions();
+  await Promise.all(peers.splice(0).map((p) => p.close()));
+});
+
+describe("the HTTP/2 client connection", () => {
+  it("sends a 1 MiB request through send windows far smaller than it", async () => {
+    const peer = await startPeer((stream, _h, body) => reply(stream, Buffer.from(String(messageOf(body).length))), {
+      initialWindowSize: 8_192,
+    });
+    const channel = createGrpcHttp2Channel({ baseUrl: peer.baseUrl });
+    const big = new Uint8Array(1 << 20).map((_, i) => i % 251);
+    const res = await channel.unaryBytes(PATH, big, { timeoutMs: 20_000 });
+    expect(Buffer.from(res.bytes).toString()).toBe(String(1 << 20));
+  });
+
+  it("receives a 5 MiB response, granting the server more window as it reads", async () => {
+    const payload = Buffer.alloc(5 << 20, 7);
+    const peer = await startPeer((stream) => reply(stream, payload));
+    const channel = createGrpcHttp2Channel({ baseUrl: peer.baseUrl });
+    const res = await channel.unaryBytes(PATH, new Uint8Array(0), { timeoutMs: 20_000 });
+    expect(res.bytes.length).toBe(payload.length);
+    expect(Buffer.from(res.bytes).equals(payload)).toBe(true);
+  });
+
+  it("splits a header block larger than a frame into CONTINUATION frames, and reads one back", async () => {
+    const peer = await startPeer((stream, headers) =>
+      reply(stream, new Uint8Array([1]), { "x-echo": headers["x-big"] as string }),
+    );
+    const channel = createGrpcHttp2Channel({ baseUrl: peer.baseUrl });
+    const big = "v".repeat(40_000);
+    const res = await channel.unaryBytes(PATH, new Uint8Array([1]), { headers: { "x-big": big }, timeoutMs: 10_000 });
+    expect(res.header.get("x-echo")).toBe(big);
+  });
+
+  it("holds calls beyond the server's SETTINGS_MAX_CONCURRENT_STREAMS until a stream ends, and runs them all", async () => {
+    let open = 0;
+    let most = 0;
+    const peer = await startPeer(
+      (stream, _h, body) => {
+        most = Math.max(most, ++open);
+        setTimeout(() => {
+          open--;
+          reply(stream, messageOf(body));
+        }, 10);
+      },
+      { maxConcurrentStreams: 2 },
+    );
+    const channel = createGrpcHttp2Channel({ baseUrl: peer.baseUrl });
+    // The first call learns the server's settings; then 20 at once.
+    await channel.unaryBytes(PATH, new Uint8Array([0]), { timeoutMs: 10_000 });
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => channel.unaryBytes(PATH, new Uint8Array([i]), { timeoutMs: 10_000 })),
+    );
+    expect(results.map((r) => r.bytes[0])).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(most).toBe(2);
+  });
+
+  it("resends, on a new connection, a call above a GOAWAY's last stream id, and finishes those below it", async () => {
+    const held: Array<() => void> = [];
+    const peer = await startPeer((stream, _h, body) => {
+      const answer = (): void => reply(stream, messageOf(body));
+      if (body.length > 5 && messageOf(body)[0] === 9) {
+        held.push(answer);
+        if (held.length === 2) {
+          // Stream ids so far: 1 (warm-up), 3 and 5 held; promise to process up to 5 only.
+          stream.session!.goaway(http2.constants.NGHTTP2_NO_ERROR, 5);
+          setTimeout(() => held.forEach((f) => f()), 20);
+        }
+        return;
+      }
+      answer();
+    });
+    const channel = createGrpcHttp2Channel({ baseUrl: peer.baseUrl });
+    await channel.unaryBytes(PATH, new Uint8Array([1]), { timeoutMs: 10_000 });
+    const calls = [
+      channel.unaryBytes(PATH, new Uint8Array([9, 1]), { timeoutMs: 10_000 }),
+      channel.unaryBytes(PATH, new Uint8Array([9, 2]), { timeoutMs: 10_000 }),
+    ];
+    // Written after the GOAWAY left the server: stream 7 is above the last id.
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const late = channel.unaryBytes(PATH, new Uint8Array([9, 3]), { timeoutMs: 10_000 });
+    const results = await Promise.all([...calls, late]);
+    expect(results.map((r) => Array.from(r.bytes))).toEqual([[9, 1], [9, 2], [9, 3]]);
+    expect(peer.connections).toBe(2);
+  });
+
+  it("answers the server's PING", async () => {
+    const peer = await startPeer((stream, _h, body) => reply(stream, messageOf(body)));
+    const channel = createGrpcHttp2Channel({ baseUrl: peer.baseUrl });
+    await channel.unaryBytes(PATH, new Uint8Array([1]), { timeoutMs: 10_000 });
+    const [session] = [...peer.sessions];
+    const rtt = await new Promise<number>((resolve, reject) =>
+      session!.ping((err, duration) => (err ? reject(err) : resolve(duration))),
+    );
+    expect(rtt).toBeGreaterThanOrEqual(0);
+  });
+
+  it("keeps its HPACK table in step when a call is cancelled before its response headers arrive", async () => {
+    let n = 0;
+    const peer = await startPeer((stream, _h, body) => {
+      const i = n++;
+      // Every response carries a header value nghttp2 adds to its dynamic table, then refers to.
+      const extra = { "x-seq": `value-${i % 3}`, "x-constant": "the same every time" };
+      if (messageOf(body)[0] === 0) setTimeout(() => reply(stream, messageOf(body), extra), 100);
+      else reply(stream, messageOf(body), extra);
+    });
+    const channel = createGrpcHttp2Channel({ baseUrl: peer.baseUrl });
+    const cancelled = await callError(channel.unaryBytes(PATH, new Uint8Array([0]), { timeoutMs: 20 }));
+    expect(cancelled.code).toBe(Code.DeadlineExceeded);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    for (let i = 1; i <= 6; i++) {
+      const res = await channel.unaryBytes(PATH, new Uint8Array([i]), { timeoutMs: 10_000 });
+      expect(res.header.get("x-seq")).toBe(`value-${i % 3}`);
+      expect(res.header.get("x-constant")).toBe("the same every time");
+    }
+  });
+
+  it("rejects a header name HTTP/2 cannot carry before anything is sent", async () => {
+    const peer = await startPeer((stream, _h, body) => reply(stream, messageOf(body)));
+    const channel = createGrpcHttp2Channel({ baseUrl: peer.baseUrl });
+    const err = await callError(channel.unaryBytes(PATH, new Uint8Array([1]), { headers: { "bad name": "x" } }));
+    expect(err.code).toBe(Code.InvalidArgument);
+    expect(err.rawMessage).toContain('"bad name"');
+    const err2 = await callError(channel.unaryBytes(PATH, new Uint8Array([1]), { headers: { "x-ok": "a\r\nb" } }));
+    expect(err2.code).toBe(Code.InvalidArgument);
+    expect(peer.seen).toBe(0);
+  });
+
+  it("fails with Unavailable naming a protocol error when the server does not speak HTTP/2, and recovers", async () => {
+    const sockets = new Set<net.Socket>();
+    const server = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.on("error", () => {});
+      socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n");
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const channel = createGrpcHttp2Channel({ baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
+      const err = await callError(channel.unaryBytes(PATH, new Uint8Array([1]), { timeoutMs: 5_000 }));
+      expect(err.code).toBe(Code.Unavailable);
+      expect(err.rawMessage).toMatch(/protocol error|connection closed/i);
+      expect(requestMayHaveBeenSent(err)).toBeTypeOf("boolean");
+      expect(pooledHttp2SessionCount()).toBe(0);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it("fails with Unavailable, marked as never sent, when the server refuses the connection", async () => {
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const port = (server.address() as AddressInfo).port;
+    await new Promise((resolve) => server.close(resolve));
+    const channel = createGrpcHttp2Channel({ baseUrl: `http://127.0.0.1:${port}` });
+    const err = await callError(channel.unaryBytes(PATH, new Uint8Array([1]), { timeoutMs: 5_000 }));
+    expect(err.code).toBe(Code.Unavailable);
+    expect(requestMayHaveBeenSent(err)).toBe(false);
+  });
+
+  it("fails with Unavailable, marked as never sent, when a TLS server offers only HTTP/1.1 through ALPN", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "silo-alpn-"));
+    let key = "";
+    let cert = "";
+    try {
+      execFileSync("openssl", [
+        "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+        "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"), "-days", "1",
+        "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+      ], { stdio: "ignore" });
+      key = readFileSync(join(dir, "key.pem"), "utf8");
+      cert = readFileSync(join(dir, "cert.pem"), "utf8");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    // An HTTP/1.1 HTTPS server (ALPN "http/1.1"), like a load balancer without HTTP/2.
+    const server = https.createServer({ key, cert, ALPNProtocols: ["http/1.1"] }, (_req, res) => res.end("hello"));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const baseUrl = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const channel = createGrpcHttp2Channel({ baseUrl, tlsOptions: { ca: cert } });
+      const err = await callError(channel.unaryBytes(PATH, new Uint8Array([1]), { timeoutMs: 5_000 }));
+      expect(err.code).toBe(Code.Unavailable);
+      expect(err.rawMessage).toContain("did not negotiate HTTP/2");
+      expect(requestMayHaveBeenSent(err)).toBe(false);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+    // A TLS server that does no ALPN at all.
+    const sockets = new Set<tls.TLSSocket>();
+    const plain = tls.createServer({ key, cert }, (socket) => {
+      sockets.add(socket);
+      socket.on("error", () => {});
+    });
+    await new Promise<void>((resolve) => plain.listen(0, "127.0.0.1", resolve));
+    try {
+      const baseUrl = `https://127.0.0.1:${(plain.address() as AddressInfo).port}`;
+      const channel = createGrpcHttp2Channel({ baseUrl, tlsOptions: { ca: cert } });
+      const err = await callError(channel.unaryBytes(PATH, new Uint8Array([1]), { timeoutMs: 5_000 }));
+      expect(err.code).toBe(Code.Unavailable);
+      expect(err.rawMessage).toContain("did not negotiate HTTP/2");
+      expect(requestMayHaveBeenSent(err)).toBe(false);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => plain.close(resolve));
+    }
+  });
+});
