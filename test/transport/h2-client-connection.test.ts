@@ -299,4 +299,49 @@ describe("the HTTP/2 client connection", () => {
       await new Promise((resolve) => plain.close(resolve));
     }
   });
+
+  it("settles every call with a ConnectError or a response when 150 servers answer with random frames", async () => {
+    let seed = 0x2545f491;
+    const random = (n: number): number => {
+      seed ^= seed << 13;
+      seed ^= seed >>> 17;
+      seed ^= seed << 5;
+      return (seed >>> 0) % n;
+    };
+    const sockets = new Set<net.Socket>();
+    const server = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.on("error", () => {});
+      socket.once("data", () => {
+        // A valid empty SETTINGS frame, then frames of random type, flags, stream and payload.
+        const parts: Buffer[] = [Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0])];
+        for (let f = 0, frames = 1 + random(8); f < frames; f++) {
+          const length = random(40);
+          const header = Buffer.alloc(9);
+          header.writeUIntBE(length, 0, 3);
+          header[3] = random(11);
+          header[4] = random(256);
+          header.writeUInt32BE([0, 1, 3, random(1 << 31)][random(4)]!, 5);
+          parts.push(header, Buffer.from(Array.from({ length }, () => random(256))));
+        }
+        socket.end(Buffer.concat(parts));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const channel = createGrpcHttp2Channel({ baseUrl });
+      for (let i = 0; i < 150; i++) {
+        const outcome = await channel.unaryBytes(PATH, new Uint8Array([i & 0xff]), { timeoutMs: 2_000 }).then(
+          () => "response",
+          (e: unknown) => (e instanceof ConnectError ? "ConnectError" : `other: ${String(e)}`),
+        );
+        expect(outcome).toMatch(/^(response|ConnectError)$/);
+        await closeAllHttp2Sessions();
+      }
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
 });
