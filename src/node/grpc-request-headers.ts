@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { encodeGrpcTimeout } from "../core/grpc-status.js";
-import { encodeField } from "./h2/hpack.js";
+import { concatBlocks as concat, encodeField } from "./h2/hpack.js";
 
 // HPACK header blocks of gRPC requests. Encoding is stateless (literals, never the peer's dynamic
 // table), so the parts that repeat (method, scheme, authority, protocol headers, each path, a
@@ -46,18 +46,6 @@ function field(name: string, value: string): Uint8Array {
     throw new ConnectError(`invalid value for request header "${name}"`, Code.InvalidArgument);
   }
   return encodeField(name, value, sensitive[name] === true);
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const p of parts) length += p.length;
-  const out = new Uint8Array(length);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 const EMPTY: Uint8Array = new Uint8Array(0);

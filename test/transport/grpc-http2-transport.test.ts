@@ -16,16 +16,7 @@ import type { RawHttp2Response } from "./raw-servers.js";
 import { startSiloTestServer } from "./silo-test-server.js";
 import type { SiloTestServer } from "./silo-test-server.js";
 import { startTcpProxy } from "./tcp-proxy.js";
-
-async function callError(promise: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await promise;
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConnectError);
-    return e as ConnectError;
-  }
-  throw new Error("expected the call to fail");
-}
+import { callError } from "../support/call-error.js";
 
 /** Polls until `check` holds, for at most 5 s (timers fire late on a loaded machine). */
 async function eventually(check: () => boolean): Promise<void> {

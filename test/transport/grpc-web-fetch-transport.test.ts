@@ -7,16 +7,7 @@ import { concat, frame, startRawHttp1Server, trailerFrame } from "./raw-servers.
 import type { RawHttp1Response } from "./raw-servers.js";
 import { startSiloTestServer } from "./silo-test-server.js";
 import type { SiloTestServer } from "./silo-test-server.js";
-
-async function callError(promise: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await promise;
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConnectError);
-    return e as ConnectError;
-  }
-  throw new Error("expected the call to fail");
-}
+import { callError } from "../support/call-error.js";
 
 let server: SiloTestServer;
 

@@ -16,6 +16,7 @@ import { createGrpcHttp2Channel } from "../../src/node/grpc-http2-channel.js";
 import { closeAllHttp2Sessions, pooledHttp2SessionCount } from "../../src/node/http2-session-pool.js";
 import { encodeGrpcFrame, splitUnaryGrpcBody } from "../../src/core/grpc-frame.js";
 import { requestMayHaveBeenSent } from "../../src/core/delivery-failure.js";
+import { callError } from "../support/call-error.js";
 
 type Handler = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, body: Buffer) => void;
 
@@ -78,17 +79,25 @@ function messageOf(body: Buffer): Uint8Array {
   return splitUnaryGrpcBody(body, false).message ?? new Uint8Array(0);
 }
 
-async function callError(promise: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await promise;
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConnectError);
-    return e as ConnectError;
-  }
-  throw new Error("expected the call to fail");
-}
-
 const PATH = "/test.v1.Test/Echo";
+
+/** Calls a TLS server that will not speak HTTP/2 and checks the failure, then closes the server. */
+async function expectNoHttp2(server: tls.Server, ca: string): Promise<void> {
+  const sockets = new Set<net.Socket>();
+  server.on("connection", (socket: net.Socket) => sockets.add(socket));
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  try {
+    const baseUrl = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const channel = createGrpcHttp2Channel({ baseUrl, tlsOptions: { ca } });
+    const err = await callError(channel.unaryBytes(PATH, new Uint8Array([1]), { timeoutMs: 5_000 }));
+    expect(err.code).toBe(Code.Unavailable);
+    expect(err.rawMessage).toContain("did not negotiate HTTP/2");
+    expect(requestMayHaveBeenSent(err)).toBe(false);
+  } finally {
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => server.close(resolve));
+  }
+}
 
 afterEach(async () => {
   await closeAllHttp2Sessions();
@@ -266,38 +275,10 @@ describe("the HTTP/2 client connection", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-    // An HTTP/1.1 HTTPS server (ALPN "http/1.1"), like a load balancer without HTTP/2.
-    const server = https.createServer({ key, cert, ALPNProtocols: ["http/1.1"] }, (_req, res) => res.end("hello"));
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    try {
-      const baseUrl = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
-      const channel = createGrpcHttp2Channel({ baseUrl, tlsOptions: { ca: cert } });
-      const err = await callError(channel.unaryBytes(PATH, new Uint8Array([1]), { timeoutMs: 5_000 }));
-      expect(err.code).toBe(Code.Unavailable);
-      expect(err.rawMessage).toContain("did not negotiate HTTP/2");
-      expect(requestMayHaveBeenSent(err)).toBe(false);
-    } finally {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-    }
-    // A TLS server that does no ALPN at all.
-    const sockets = new Set<tls.TLSSocket>();
-    const plain = tls.createServer({ key, cert }, (socket) => {
-      sockets.add(socket);
-      socket.on("error", () => {});
-    });
-    await new Promise<void>((resolve) => plain.listen(0, "127.0.0.1", resolve));
-    try {
-      const baseUrl = `https://127.0.0.1:${(plain.address() as AddressInfo).port}`;
-      const channel = createGrpcHttp2Channel({ baseUrl, tlsOptions: { ca: cert } });
-      const err = await callError(channel.unaryBytes(PATH, new Uint8Array([1]), { timeoutMs: 5_000 }));
-      expect(err.code).toBe(Code.Unavailable);
-      expect(err.rawMessage).toContain("did not negotiate HTTP/2");
-      expect(requestMayHaveBeenSent(err)).toBe(false);
-    } finally {
-      for (const s of sockets) s.destroy();
-      await new Promise((resolve) => plain.close(resolve));
-    }
+    // An HTTP/1.1 HTTPS server (ALPN "http/1.1"), like a load balancer without HTTP/2, and a
+    // TLS server that does no ALPN at all.
+    await expectNoHttp2(https.createServer({ key, cert, ALPNProtocols: ["http/1.1"] }, (_req, res) => res.end("hi")), cert);
+    await expectNoHttp2(tls.createServer({ key, cert }, (socket) => socket.on("error", () => {})), cert);
   });
 
   it("settles every call with a ConnectError or a response when 150 servers answer with random frames", async () => {
