@@ -1,7 +1,4 @@
-import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { spawn } from "node:child_process";
 import * as http2 from "node:http2";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -17,6 +14,7 @@ import { startSiloTestServer } from "./silo-test-server.js";
 import type { SiloTestServer } from "./silo-test-server.js";
 import { startTcpProxy } from "./tcp-proxy.js";
 import { callError } from "../support/call-error.js";
+import { selfSignedCert } from "../support/self-signed-cert.js";
 
 /** Polls until `check` holds, for at most 5 s (timers fire late on a loaded machine). */
 async function eventually(check: () => boolean): Promise<void> {
@@ -215,19 +213,9 @@ describe("createGrpcHttp2Transport", () => {
     let cert = "";
 
     beforeAll(async () => {
-      const dir = mkdtempSync(join(tmpdir(), "silo-tls-"));
-      try {
-        execFileSync("openssl", [
-          "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-          "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"), "-days", "1",
-          "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-        ], { stdio: "ignore" });
-        cert = readFileSync(join(dir, "cert.pem"), "utf8");
-        const key = readFileSync(join(dir, "key.pem"), "utf8");
-        tlsServer = await startSiloTestServer({ protocol: "h2c", tls: { key, cert } });
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
+      const pair = selfSignedCert();
+      cert = pair.cert;
+      tlsServer = await startSiloTestServer({ protocol: "h2c", tls: pair });
     });
 
     afterAll(async () => {

@@ -1,14 +1,10 @@
 // Our HTTP/2 client connection against real peers: Node's own HTTP/2 server (nghttp2) for flow
 // control, CONTINUATION, stream limits, GOAWAY, PING and HPACK state; raw TCP servers for peers
 // that do not speak HTTP/2 at all.
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import * as http2 from "node:http2";
 import * as https from "node:https";
 import * as net from "node:net";
-import { tmpdir } from "node:os";
 import * as tls from "node:tls";
-import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { Code, ConnectError } from "@connectrpc/connect";
@@ -17,6 +13,7 @@ import { closeAllHttp2Sessions, pooledHttp2SessionCount } from "../../src/node/h
 import { encodeGrpcFrame, splitUnaryGrpcBody } from "../../src/core/grpc-frame.js";
 import { requestMayHaveBeenSent } from "../../src/core/delivery-failure.js";
 import { callError } from "../support/call-error.js";
+import { selfSignedCert } from "../support/self-signed-cert.js";
 
 type Handler = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, body: Buffer) => void;
 
@@ -261,20 +258,7 @@ describe("the HTTP/2 client connection", () => {
   });
 
   it("fails with Unavailable, marked as never sent, when a TLS server offers only HTTP/1.1 through ALPN", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "silo-alpn-"));
-    let key = "";
-    let cert = "";
-    try {
-      execFileSync("openssl", [
-        "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-        "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"), "-days", "1",
-        "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-      ], { stdio: "ignore" });
-      key = readFileSync(join(dir, "key.pem"), "utf8");
-      cert = readFileSync(join(dir, "cert.pem"), "utf8");
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const { key, cert } = selfSignedCert();
     // An HTTP/1.1 HTTPS server (ALPN "http/1.1"), like a load balancer without HTTP/2, and a
     // TLS server that does no ALPN at all.
     await expectNoHttp2(https.createServer({ key, cert, ALPNProtocols: ["http/1.1"] }, (_req, res) => res.end("hi")), cert);
