@@ -34,6 +34,8 @@ export class ClusterState {
   readonly nodes: NodeIdentity[];
   private readonly shardList: ShardEntry[];
   private readonly byId = new Map<string, ShardEntry>();
+  /** Shards that answer UNAVAILABLE, as a real node does while it acquires or splits a shard. */
+  private readonly paused = new Set<string>();
 
   constructor(nodeCount: number, shardCount: number, host: string) {
     this.nodes = Array.from({ length: nodeCount }, (_, index) => ({
@@ -92,5 +94,16 @@ export class ClusterState {
     if (shard === undefined) throw new RangeError(`unknown shard ${shardId}`);
     this.node(toNode);
     shard.owner = toNode;
+  }
+
+  /** Make a shard answer UNAVAILABLE (or, with `false`, serve again). */
+  setPaused(shardId: string, paused: boolean): void {
+    if (!this.byId.has(shardId)) throw new RangeError(`unknown shard ${shardId}`);
+    if (paused) this.paused.add(shardId);
+    else this.paused.delete(shardId);
+  }
+
+  isPaused(shardId: string): boolean {
+    return this.paused.has(shardId);
   }
 }

@@ -51,6 +51,11 @@ export interface DevServer {
   shards(): ShardInfo[];
   /** Give a shard to another node; the old owner then redirects with `x-silo-shard-owner-*` metadata. */
   moveShard(shardId: string, toNode: number): void;
+  /**
+   * Make a shard answer UNAVAILABLE on its owner (as a node that is acquiring a shard, or a shard
+   * paused for a split, does), or with `false` serve it again. Leasing without a shard skips it.
+   */
+  pauseShard(shardId: string, paused?: boolean): void;
   /** Close one node's listener and break its open connections. Its jobs stay in memory. */
   stopNode(node: number): Promise<void>;
   /** Listen again on the node's previous port. */
@@ -59,7 +64,7 @@ export interface DevServer {
   rpcCounts(node?: number): Record<string, number>;
   /** Zero the RPC counts of every node. */
   resetRpcCounts(): void;
-  /** Make a node hang, or break the connection after running each RPC; `null` clears it. */
+  /** Inject a fault into a node (see {@link NodeFault}); `null` clears it. */
   setFault(node: number, fault: NodeFault | null): void;
   /** Number of jobs stored across all shards. */
   jobCount(): number;
@@ -179,6 +184,10 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     moveShard(shardId, toNode) {
       cluster.moveShard(shardId, toNode);
       log(`shard ${shardId} moved to node ${toNode}`);
+    },
+    pauseShard(shardId, paused = true) {
+      cluster.setPaused(shardId, paused);
+      log(`shard ${shardId} ${paused ? "paused (answers UNAVAILABLE)" : "serving again"}`);
     },
     async stopNode(node) {
       await nodeRuntime(node).listener.close();

@@ -24,6 +24,10 @@ export function unauthenticated(message: string): ConnectError {
   return new ConnectError(message, Code.Unauthenticated);
 }
 
+export function unavailable(message: string): ConnectError {
+  return new ConnectError(message, Code.Unavailable);
+}
+
 export function unimplemented(message: string): ConnectError {
   return new ConnectError(message, Code.Unimplemented);
 }

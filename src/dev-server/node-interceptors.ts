@@ -4,8 +4,13 @@ import type { Interceptor } from "@connectrpc/connect";
 import { Code, ConnectError, createContextKey } from "@connectrpc/connect";
 import { toConnectError } from "./errors.js";
 
-/** A fault a test can inject into one node. */
-export type NodeFault = "hang" | "reset-after-request";
+/**
+ * A fault a test can inject into one node: `"hang"` never answers; `"reset-after-request"` runs
+ * each RPC, then breaks the connection before the response; `"coordination-down"` makes
+ * `GetClusterInfo` answer UNAVAILABLE, as a real node does when it cannot reach its coordination
+ * layer and has no cached answer.
+ */
+export type NodeFault = "hang" | "reset-after-request" | "coordination-down";
 
 /** The raw Node request, so a fault can break the very connection an RPC arrived on. */
 export const nodeRequestKey = createContextKey<http.IncomingMessage | http2.Http2ServerRequest | undefined>(undefined, {
@@ -46,6 +51,9 @@ export function createFaultInterceptor(currentFault: () => NodeFault | null): In
           else req.signal.addEventListener("abort", () => resolve(), { once: true });
         });
         throw new ConnectError("request abandoned by hang fault", Code.Aborted);
+      }
+      if (fault === "coordination-down" && req.method.name === "GetClusterInfo") {
+        throw new ConnectError("cluster membership is unavailable: cannot reach the coordination layer", Code.Unavailable);
       }
       const res = await next(req);
       if (fault === "reset-after-request") {

@@ -4,7 +4,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { JobAttemptSchema, SerializedBytes, SerializedBytesSchema, TaskSchema } from "../gen/silo/v1/silo_pb.js";
 import { AttemptStatus, JobStatus, Silo } from "../gen/silo/v1/silo_pb.js";
 import type { ClusterState } from "./cluster-state.js";
-import { failedPrecondition, internal, invalidArgument, notFound, unimplemented } from "./errors.js";
+import { failedPrecondition, internal, invalidArgument, notFound, unavailable, unimplemented } from "./errors.js";
 import type { AttemptRecord, JobRecord, Lease, Outcome, ShardStore } from "./job-store.js";
 import { isTerminal, statusName } from "./job-store.js";
 import { formatRange, rangeContainsTenant } from "./shard-ranges.js";
@@ -93,6 +93,7 @@ function createSiloHandlers(ctx: SiloServiceContext): Partial<ServiceImpl<typeof
         [SHARD_OWNER_NODE_HEADER]: owner.nodeId,
       });
     }
+    if (cluster.isPaused(id)) throw unavailable(`shard ${id} is not available on this node yet; retry later`);
     const store = ctx.stores.get(id);
     if (store === undefined) throw internal(`shard ${id} has no store`);
     return store;
@@ -280,7 +281,12 @@ function createSiloHandlers(ctx: SiloServiceContext): Partial<ServiceImpl<typeof
       const stores =
         req.shard !== undefined
           ? [localShard(req.shard)]
-          : shuffle(cluster.ownedBy(ctx.nodeIndex).flatMap((id) => ctx.stores.get(id) ?? []));
+          : shuffle(
+              cluster
+                .ownedBy(ctx.nodeIndex)
+                .filter((id) => !cluster.isPaused(id))
+                .flatMap((id) => ctx.stores.get(id) ?? []),
+            );
       const tasks: MessageInitShape<typeof TaskSchema>[] = [];
       const refreshTasks = [];
       let remaining = req.maxTasks;

@@ -93,4 +93,30 @@ describe.each(transports)("test hooks over $name", (transport) => {
     expect(server.jobIds()).toContain(id);
     expect((await transport.client(node0).getJob({ shard, id })).id).toBe(id);
   });
+
+  it("answers UNAVAILABLE on a paused shard, leases around it, and serves it again once resumed", async () => {
+    const client = transport.client(node0);
+    const group = uniqueGroup();
+    const { id } = await client.enqueue({ shard, taskGroup: group });
+    server.pauseShard(shard);
+    try {
+      await expectError(client.enqueue({ shard, taskGroup: group }), Code.Unavailable, `shard ${shard} is not available on this node yet; retry later`);
+      await expectError(client.getJob({ shard, id }), Code.Unavailable);
+      const leased = await client.leaseTasks({ workerId: "w", maxTasks: 5, taskGroup: group });
+      expect(leased.tasks).toEqual([]);
+    } finally {
+      server.pauseShard(shard, false);
+    }
+    expect((await client.getJob({ shard, id })).id).toBe(id);
+    expect((await client.leaseTasks({ workerId: "w", maxTasks: 5, taskGroup: group })).tasks).toHaveLength(1);
+  });
+
+  it("answers GetClusterInfo with UNAVAILABLE under coordination-down, and serves jobs as before", async () => {
+    const client = transport.client(node0);
+    server.setFault(0, "coordination-down");
+    await expectError(client.getClusterInfo({}), Code.Unavailable, "cluster membership is unavailable: cannot reach the coordination layer");
+    const { id } = await client.enqueue({ shard, taskGroup: uniqueGroup() });
+    expect((await client.getJob({ shard, id })).id).toBe(id);
+  });
 });
+
