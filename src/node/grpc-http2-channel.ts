@@ -271,6 +271,9 @@ function isGrpcProtoContentType(value: string | undefined): boolean {
   );
 }
 
+/** How often one call is resent after REFUSED_STREAM before it fails as Unavailable. */
+const MAX_REFUSALS = 2;
+
 class UnaryCall implements H2StreamHandler {
   readonly promise: Promise<Http2UnaryResult>;
   private resolve!: (result: Http2UnaryResult) => void;
@@ -281,6 +284,8 @@ class UnaryCall implements H2StreamHandler {
   private entry: PooledHttp2Session | undefined;
   private reused = false;
   private retried = false;
+  /** Times the server refused the stream (REFUSED_STREAM); resent up to MAX_REFUSALS times. */
+  private refusals = 0;
   /** Date.now() at which the call fails with DEADLINE_EXCEEDED; Infinity without a deadline. */
   deadlineAt = Infinity;
   private responseHeaders: H2Headers | undefined;
@@ -383,6 +388,15 @@ class UnaryCall implements H2StreamHandler {
   onReset(errorCode: number): void {
     this.streamDone();
     if (errorCode === ErrorCode.REFUSED_STREAM) {
+      // The server did not process it (RFC 9113 §8.7). A burst on a new connection, sent before
+      // the server's stream limit was known, meets this; the limit is known now, so the resend
+      // waits its turn.
+      if (!this.settled && this.refusals++ < MAX_REFUSALS) {
+        this.resetResponse();
+        this.send(getPooledSession(this.state.target));
+        return;
+      }
+      this.retried = true; // a working connection that keeps refusing: no fresh-connection resend either
       this.connectionFailed(false, new Error("the server refused the stream (REFUSED_STREAM)"));
       return;
     }
@@ -473,16 +487,21 @@ class UnaryCall implements H2StreamHandler {
     this.resolve(result);
   }
 
+  /** Forgets a response begun on a stream that is being resent. */
+  private resetResponse(): void {
+    this.responseHeaders = undefined;
+    this.trailers = undefined;
+    this.chunk = undefined;
+    this.chunks = undefined;
+  }
+
   private connectionFailed(mayHaveBeenSent: boolean, cause: Error): void {
     if (this.settled) return;
     if (!mayHaveBeenSent && this.reused && !this.retried) {
       // The server never saw it: resend once on a fresh connection, invisibly to the caller.
       // Concurrent calls that failed together share the replacement connection.
       this.retried = true;
-      this.responseHeaders = undefined;
-      this.trailers = undefined;
-      this.chunk = undefined;
-      this.chunks = undefined;
+      this.resetResponse();
       this.send(getPooledSession(this.state.target));
       return;
     }

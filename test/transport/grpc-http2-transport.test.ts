@@ -365,7 +365,7 @@ describe("createGrpcHttp2Transport against a misbehaving server", () => {
     expect(err).toMatchObject({ code: Code.Internal });
   });
 
-  it("resends, once and invisibly, a call the server refused without processing it", async () => {
+  it("resends, invisibly, a call the server refused without processing it", async () => {
     let streams = 0;
     const raw = await startRawHttp2Server(() => {
       streams++;
@@ -376,6 +376,26 @@ describe("createGrpcHttp2Transport against a misbehaving server", () => {
       const client = createClient(Silo, createGrpcHttp2Transport({ baseUrl: raw.baseUrl }));
       expect((await client.enqueue({ id: "x" })).id).toBe("id");
       expect((await client.enqueue({ id: "x" })).id).toBe("id");
+      expect(streams).toBe(3);
+    } finally {
+      await closeAllHttp2Sessions();
+      await raw.close();
+    }
+  });
+
+  it("fails with Unavailable, marked as never sent, when the server refuses every attempt", async () => {
+    let streams = 0;
+    const raw = await startRawHttp2Server(() => {
+      streams++;
+      return { headers: okHeaders, rstCode: http2.constants.NGHTTP2_REFUSED_STREAM };
+    });
+    try {
+      const client = createClient(Silo, createGrpcHttp2Transport({ baseUrl: raw.baseUrl }));
+      const err = await callError(client.enqueue({ id: "x" }));
+      expect(err.code).toBe(Code.Unavailable);
+      expect(err.rawMessage).toContain("REFUSED_STREAM");
+      expect(requestMayHaveBeenSent(err)).toBe(false);
+      // The first attempt and two resends.
       expect(streams).toBe(3);
     } finally {
       await closeAllHttp2Sessions();

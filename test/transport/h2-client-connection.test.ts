@@ -154,6 +154,28 @@ describe("the HTTP/2 client connection", () => {
     expect(most).toBe(2);
   });
 
+  it("resends the part of a burst a new connection's server refused before its stream limit was known", async () => {
+    let open = 0;
+    let most = 0;
+    const peer = await startPeer(
+      (stream, _h, body) => {
+        most = Math.max(most, ++open);
+        setTimeout(() => {
+          open--;
+          reply(stream, messageOf(body));
+        }, 10);
+      },
+      { maxConcurrentStreams: 2 },
+    );
+    const channel = createGrpcHttp2Channel({ baseUrl: peer.baseUrl });
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => channel.unaryBytes(PATH, new Uint8Array([i]), { timeoutMs: 10_000 })),
+    );
+    expect(results.map((r) => r.bytes[0])).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(most).toBe(2);
+    expect(peer.connections).toBe(1);
+  });
+
   it("resends, on a new connection, a call above a GOAWAY's last stream id, and finishes those below it", async () => {
     const held: Array<() => void> = [];
     const peer = await startPeer((stream, _h, body) => {
