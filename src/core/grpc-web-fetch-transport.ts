@@ -6,7 +6,6 @@ import type {
   Transport,
   UnaryResponse,
 } from "@connectrpc/connect";
-import { create, fromBinary, isMessage, toBinary } from "@bufbuild/protobuf";
 import type {
   DescMessage,
   DescMethod,
@@ -15,7 +14,6 @@ import type {
   MessageInitShape,
   MessageShape,
 } from "@bufbuild/protobuf";
-import { encodeGrpcFrame } from "./grpc-frame.js";
 import { encodeGrpcTimeout } from "./grpc-status.js";
 import {
   channelFetch,
@@ -27,6 +25,7 @@ import {
   userAgent,
 } from "./grpc-web-fetch-channel.js";
 import { chainUnaryInterceptors, runInterceptedUnaryCall } from "./intercepted-unary-call.js";
+import { callTimeout, frameRequest, normalizeMessage, parseResponse } from "./unary-message-codec.js";
 
 // Web-safe (Cloudflare workerd, browsers, Node): fetch, Headers, TextDecoder, AbortSignal only.
 
@@ -72,25 +71,9 @@ export function createGrpcWebFetchTransport(options: GrpcWebFetchTransportOption
     signal: AbortSignal | undefined,
     timeoutMs: number | undefined,
   ): Promise<UnaryResponse<I, O>> => {
-    let body: Uint8Array<ArrayBuffer>;
-    try {
-      body = encodeGrpcFrame(toBinary(method.input, message));
-    } catch (e) {
-      throw new ConnectError(`failed to serialize ${method.input.typeName}`, Code.Internal, undefined, undefined, e);
-    }
+    const body = frameRequest(method.input, message);
     const { header, trailer, bytes: payload } = await fetchUnary(fetchFn, url, headers, body, signal, timeoutMs);
-    let output: MessageShape<O>;
-    try {
-      output = fromBinary(method.output, payload);
-    } catch (e) {
-      throw new ConnectError(
-        `protocol error: failed to decode ${method.output.typeName}`,
-        Code.Internal,
-        metadataOf(header, trailer),
-        undefined,
-        e,
-      );
-    }
+    const output = parseResponse(method.output, payload, () => metadataOf(header, trailer));
     return { stream: false, service: method.parent, method, message: output, header, trailer };
   };
 
@@ -110,8 +93,8 @@ export function createGrpcWebFetchTransport(options: GrpcWebFetchTransportOption
       input: MessageInitShape<I>,
       contextValues?: ContextValues,
     ): Promise<UnaryResponse<I, O>> {
-      const timeout = timeoutMs === undefined ? defaultTimeoutMs : timeoutMs <= 0 ? undefined : timeoutMs;
-      const message = isMessage(input, method.input) ? (input as MessageShape<I>) : create(method.input, input);
+      const timeout = callTimeout(timeoutMs, defaultTimeoutMs);
+      const message = normalizeMessage(method.input, input);
       if (intercepted === undefined) {
         let headers: Headers | Record<string, string>;
         if (header === undefined) {

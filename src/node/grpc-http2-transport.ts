@@ -1,4 +1,3 @@
-import { Code, ConnectError } from "@connectrpc/connect";
 import type {
   ContextValues,
   Interceptor,
@@ -7,7 +6,6 @@ import type {
   UnaryRequest,
   UnaryResponse,
 } from "@connectrpc/connect";
-import { create, fromBinary, isMessage, toBinary } from "@bufbuild/protobuf";
 import type {
   DescMessage,
   DescMethod,
@@ -17,9 +15,9 @@ import type {
   MessageShape,
 } from "@bufbuild/protobuf";
 import type { ConnectionOptions } from "node:tls";
-import { encodeGrpcFrame } from "../core/grpc-frame.js";
 import { encodeGrpcTimeout } from "../core/grpc-status.js";
 import { chainUnaryInterceptors, runInterceptedUnaryCall } from "../core/intercepted-unary-call.js";
+import { callTimeout, frameRequest, normalizeMessage, parseResponse } from "../core/unary-message-codec.js";
 import { contentTypeProto, createGrpcHttp2Channel, outgoingHeaders, userAgent } from "./grpc-http2-channel.js";
 import type { Http2UnaryResult } from "./grpc-http2-channel.js";
 
@@ -87,26 +85,8 @@ export function createGrpcHttp2Transport(options: GrpcHttp2TransportOptions): Tr
     signal: AbortSignal | undefined,
     timeoutMs: number | undefined,
   ): Promise<UnaryResponse<I, O>> => {
-    let frame: Uint8Array;
-    try {
-      frame = encodeGrpcFrame(toBinary(method.input, message));
-    } catch (e) {
-      throw new ConnectError(`failed to serialize ${method.input.typeName}`, Code.Internal, undefined, undefined, e);
-    }
-    const raw = await channel.send(headers, frame, signal, timeoutMs);
-    let output: MessageShape<O>;
-    try {
-      output = fromBinary(method.output, raw.bytes);
-    } catch (e) {
-      throw new ConnectError(
-        `protocol error: failed to decode ${method.output.typeName}`,
-        Code.Internal,
-        raw.metadata(),
-        undefined,
-        e,
-      );
-    }
-    return unaryResponse(method, output, raw);
+    const raw = await channel.send(headers, frameRequest(method.input, message), signal, timeoutMs);
+    return unaryResponse(method, parseResponse(method.output, raw.bytes, () => raw.metadata()), raw);
   };
 
   // With no interceptors a call needs no AbortController, no Headers and no request object.
@@ -125,8 +105,8 @@ export function createGrpcHttp2Transport(options: GrpcHttp2TransportOptions): Tr
       input: MessageInitShape<I>,
       contextValues?: ContextValues,
     ): Promise<UnaryResponse<I, O>> {
-      const timeout = timeoutMs === undefined ? defaultTimeoutMs : timeoutMs <= 0 ? undefined : timeoutMs;
-      const message = normalize(method.input, input);
+      const timeout = callTimeout(timeoutMs, defaultTimeoutMs);
+      const message = normalizeMessage(method.input, input);
       if (intercepted === undefined) {
         return runUnary(method, outgoingHeaders(pathOf(method), timeout, header), message, signal, timeout);
       }
@@ -157,10 +137,6 @@ export function createGrpcHttp2Transport(options: GrpcHttp2TransportOptions): Tr
       return transport.stream(method, signal, timeoutMs, header, input, contextValues);
     },
   };
-}
-
-function normalize<I extends DescMessage>(schema: I, input: MessageInitShape<I>): MessageShape<I> {
-  return isMessage(input, schema) ? (input as MessageShape<I>) : create(schema, input);
 }
 
 function setProtocolHeaders(header: Headers, timeoutMs: number | undefined): void {
