@@ -154,7 +154,6 @@ export class Http2ClientConnection {
   private continuing: { streamId: number; endStream: boolean; parts: Buffer[]; size: number } | undefined;
   private readonly pings = new Map<string, (error: Error | null) => void>();
   private pingCounter = 0;
-  private closeError: Error | undefined;
   private closeCallbacks: Array<() => void> = [];
 
   constructor(options: H2ConnectOptions) {
@@ -195,11 +194,6 @@ export class Http2ClientConnection {
     this.socket.write(
       Buffer.concat([preface, OUR_SETTINGS, windowUpdateFrame(0, CONNECTION_WINDOW - DEFAULT_WINDOW)]),
     );
-  }
-
-  /** Streams open or queued on this connection. */
-  get activeStreams(): number {
-    return this.streams.size + this.queued.length;
   }
 
   /** Keep (or stop keeping) the process alive for this socket. */
@@ -269,7 +263,6 @@ export class Http2ClientConnection {
     if (this.destroyed) return;
     this.destroyed = true;
     this.draining = true;
-    this.closeError = error;
     this.socket.destroy();
     this.outgoing = [];
     // The pool forgets the connection first, so a stream that is resent below gets a new one.
@@ -282,11 +275,6 @@ export class Http2ClientConnection {
     for (const callback of this.pings.values()) callback(cause);
     this.pings.clear();
     for (const callback of this.closeCallbacks.splice(0)) callback();
-  }
-
-  /** Why the connection closed, if it failed. */
-  get error(): Error | undefined {
-    return this.closeError;
   }
 
   private markConnected(): void {
