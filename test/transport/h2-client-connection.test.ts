@@ -78,6 +78,52 @@ function messageOf(body: Buffer): Uint8Array {
 
 const PATH = "/test.v1.Test/Echo";
 
+/** A TCP proxy that forwards an HTTP/2 connection but drops the client's RST_STREAM frames. */
+async function startRstDroppingProxy(target: string): Promise<{ baseUrl: string; droppedRstStreams: number; close(): Promise<void> }> {
+  const { port: targetPort } = new URL(target);
+  const sockets = new Set<net.Socket>();
+  const state = { baseUrl: "", droppedRstStreams: 0, close: (): Promise<void> => Promise.resolve() };
+  const server = net.createServer((client) => {
+    const upstream = net.connect(Number(targetPort), "127.0.0.1");
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on("error", () => {});
+      s.on("close", () => {
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    upstream.on("data", (chunk: Buffer) => client.write(chunk));
+    // Client to server: the 24-byte preface, then frames; forward all but RST_STREAM (type 3).
+    let pending = Buffer.alloc(0);
+    let prefaceLeft = 24;
+    client.on("data", (chunk: Buffer) => {
+      pending = Buffer.concat([pending, chunk]);
+      if (prefaceLeft > 0) {
+        const n = Math.min(prefaceLeft, pending.length);
+        upstream.write(pending.subarray(0, n));
+        pending = pending.subarray(n);
+        prefaceLeft -= n;
+      }
+      while (prefaceLeft === 0 && pending.length >= 9) {
+        const size = 9 + pending.readUIntBE(0, 3);
+        if (pending.length < size) break;
+        if (pending[3] === 3) state.droppedRstStreams++;
+        else upstream.write(pending.subarray(0, size));
+        pending = pending.subarray(size);
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  state.baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  state.close = () =>
+    new Promise<void>((resolve) => {
+      for (const s of sockets) s.destroy();
+      server.close(() => resolve());
+    });
+  return state;
+}
+
 /** Calls a TLS server that will not speak HTTP/2 and checks the failure, then closes the server. */
 async function expectNoHttp2(server: tls.Server, ca: string): Promise<void> {
   const sockets = new Set<net.Socket>();
@@ -176,33 +222,39 @@ describe("the HTTP/2 client connection", () => {
     expect(peer.connections).toBe(1);
   });
 
-  it("resends, on a new connection, a call above a GOAWAY's last stream id, and finishes those below it", async () => {
-    const held: Array<() => void> = [];
+  it("resends, on a new connection, a call above a GOAWAY's last stream id, and finishes the one below it", async () => {
+    let first: http2.Http2Session | undefined;
+    const held: Array<{ id: number; answer: () => void }> = [];
+    const seenBy = new Map<string, number>();
     const peer = await startPeer((stream, _h, body) => {
-      const answer = (): void => reply(stream, messageOf(body));
-      if (body.length > 5 && messageOf(body)[0] === 9) {
-        held.push(answer);
-        if (held.length === 2) {
-          // Stream ids so far: 1 (warm-up), 3 and 5 held; promise to process up to 5 only.
-          stream.session!.goaway(http2.constants.NGHTTP2_NO_ERROR, 5);
-          setTimeout(() => held.forEach((f) => f()), 20);
-        }
+      const message = messageOf(body);
+      const key = Array.from(message).join(",");
+      seenBy.set(key, (seenBy.get(key) ?? 0) + 1);
+      const answer = (): void => reply(stream, message);
+      first ??= stream.session;
+      if (stream.session !== first || message[0] !== 9) {
+        answer();
         return;
       }
-      answer();
+      held.push({ id: stream.id!, answer });
+      if (held.length === 2) {
+        // Streams 3 and 5 are held: promise to process stream 3 only, answer it, drop 5.
+        first!.goaway(http2.constants.NGHTTP2_NO_ERROR, held[0]!.id);
+        setTimeout(held[0]!.answer, 20);
+      }
     });
     const channel = createGrpcHttp2Channel({ baseUrl: peer.baseUrl });
     await channel.unaryBytes(PATH, new Uint8Array([1]), { timeoutMs: 10_000 });
-    const calls = [
+    const results = await Promise.all([
       channel.unaryBytes(PATH, new Uint8Array([9, 1]), { timeoutMs: 10_000 }),
       channel.unaryBytes(PATH, new Uint8Array([9, 2]), { timeoutMs: 10_000 }),
-    ];
-    // Written after the GOAWAY left the server: stream 7 is above the last id.
-    await new Promise((resolve) => setTimeout(resolve, 5));
-    const late = channel.unaryBytes(PATH, new Uint8Array([9, 3]), { timeoutMs: 10_000 });
-    const results = await Promise.all([...calls, late]);
-    expect(results.map((r) => Array.from(r.bytes))).toEqual([[9, 1], [9, 2], [9, 3]]);
+    ]);
+    expect(results.map((r) => Array.from(r.bytes))).toEqual([[9, 1], [9, 2]]);
+    expect(held.map((h) => h.id)).toEqual([3, 5]);
     expect(peer.connections).toBe(2);
+    // The one below the last id ran once; the one above it reached the server on both connections.
+    expect(seenBy.get("9,1")).toBe(1);
+    expect(seenBy.get("9,2")).toBe(2);
   });
 
   it("answers the server's PING", async () => {
@@ -216,23 +268,37 @@ describe("the HTTP/2 client connection", () => {
     expect(rtt).toBeGreaterThanOrEqual(0);
   });
 
-  it("keeps its HPACK table in step when a call is cancelled before its response headers arrive", async () => {
+  it("keeps its HPACK table in step when response headers arrive for a call it already gave up on", async () => {
     let n = 0;
+    let lateAnswered = false;
     const peer = await startPeer((stream, _h, body) => {
       const i = n++;
-      // Every response carries a header value nghttp2 adds to its dynamic table, then refers to.
-      const extra = { "x-seq": `value-${i % 3}`, "x-constant": "the same every time" };
-      if (messageOf(body)[0] === 0) setTimeout(() => reply(stream, messageOf(body), extra), 100);
-      else reply(stream, messageOf(body), extra);
+      // Every response carries header values nghttp2 adds to its dynamic table, then refers to.
+      const extra = { "x-seq": `value-${i % 3}`, "x-late": `late-${i === 0}` };
+      if (messageOf(body)[0] === 0) {
+        setTimeout(() => {
+          reply(stream, messageOf(body), extra);
+          lateAnswered = true;
+        }, 150);
+      } else reply(stream, messageOf(body), extra);
     });
-    const channel = createGrpcHttp2Channel({ baseUrl: peer.baseUrl });
-    const cancelled = await callError(channel.unaryBytes(PATH, new Uint8Array([0]), { timeoutMs: 20 }));
-    expect(cancelled.code).toBe(Code.DeadlineExceeded);
-    await new Promise((resolve) => setTimeout(resolve, 150));
-    for (let i = 1; i <= 6; i++) {
-      const res = await channel.unaryBytes(PATH, new Uint8Array([i]), { timeoutMs: 10_000 });
-      expect(res.header.get("x-seq")).toBe(`value-${i % 3}`);
-      expect(res.header.get("x-constant")).toBe("the same every time");
+    // The client's RST_STREAM never reaches the server, so the server answers the abandoned call.
+    const proxy = await startRstDroppingProxy(peer.baseUrl);
+    try {
+      const channel = createGrpcHttp2Channel({ baseUrl: proxy.baseUrl });
+      const cancelled = await callError(channel.unaryBytes(PATH, new Uint8Array([0]), { timeoutMs: 30 }));
+      expect(cancelled.code).toBe(Code.DeadlineExceeded);
+      const until = Date.now() + 5_000;
+      while (!lateAnswered && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(lateAnswered).toBe(true);
+      expect(proxy.droppedRstStreams).toBe(1);
+      for (let i = 1; i <= 6; i++) {
+        const res = await channel.unaryBytes(PATH, new Uint8Array([i]), { timeoutMs: 10_000 });
+        expect(res.header.get("x-seq")).toBe(`value-${i % 3}`);
+        expect(res.header.get("x-late")).toBe("late-false");
+      }
+    } finally {
+      await proxy.close();
     }
   });
 
