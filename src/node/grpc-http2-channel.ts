@@ -6,13 +6,7 @@ import { Http2DeliveryFailure } from "../core/delivery-failure.js";
 import { sealGrpcFrame, type UnaryBytesOptions, type UnaryBytesResponse, type UnaryChannel } from "../core/unary-channel.js";
 import { ErrorCode } from "./h2/frames.js";
 import { H2Stream, type H2Headers, type H2StreamHandler } from "./h2/client-connection.js";
-import {
-  contentTypeProto,
-  GrpcRequestHeaders,
-  protocolHeaders,
-  userAgent,
-  type RequestHeaderRecord,
-} from "./grpc-request-headers.js";
+import { contentTypeProto, GrpcRequestHeaders, protocolHeaders, userAgent, type RequestHeaderRecord } from "./grpc-request-headers.js";
 import {
   dropSession,
   getPooledSession,
@@ -26,8 +20,6 @@ import type { Http2SessionTarget, PooledHttp2Session } from "./http2-session-poo
 // Unary gRPC over our own HTTP/2 client connection (h2/client-connection.ts), without protobuf:
 // framed bytes in, bytes out. The Connect `Transport` of grpc-http2-transport.ts and the
 // client's `SiloRpc` both run on it.
-
-export { contentTypeProto, protocolHeaders, userAgent };
 
 /** Options of {@link createGrpcHttp2Channel}. */
 export interface GrpcHttp2ChannelOptions {

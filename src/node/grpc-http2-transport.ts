@@ -18,7 +18,8 @@ import type { ConnectionOptions } from "node:tls";
 import { encodeGrpcTimeout } from "../core/grpc-status.js";
 import { chainUnaryInterceptors, runInterceptedUnaryCall } from "../core/intercepted-unary-call.js";
 import { callTimeout, frameRequest, normalizeMessage, parseResponse } from "../core/unary-message-codec.js";
-import { contentTypeProto, createGrpcHttp2Channel, outgoingHeaders, userAgent } from "./grpc-http2-channel.js";
+import { createGrpcHttp2Channel, outgoingHeaders } from "./grpc-http2-channel.js";
+import { contentTypeProto, userAgent } from "./grpc-request-headers.js";
 import type { Http2UnaryResult } from "./grpc-http2-channel.js";
 
 /** Options of {@link createGrpcHttp2Transport}. */

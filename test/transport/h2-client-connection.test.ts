@@ -78,6 +78,31 @@ function messageOf(body: Buffer): Uint8Array {
 
 const PATH = "/test.v1.Test/Echo";
 
+/** A peer with SETTINGS_MAX_CONCURRENT_STREAMS 2 that answers each call after 10 ms, counting open streams. */
+async function startPeerTakingTwoStreams(): Promise<{ peer: Peer; mostOpen: () => number }> {
+  let open = 0;
+  let most = 0;
+  const peer = await startPeer(
+    (stream, _h, body) => {
+      most = Math.max(most, ++open);
+      setTimeout(() => {
+        open--;
+        reply(stream, messageOf(body));
+      }, 10);
+    },
+    { maxConcurrentStreams: 2 },
+  );
+  return { peer, mostOpen: () => most };
+}
+
+/** Sends 20 calls at once and expects each to get its own answer. */
+async function expectBurstOfTwentyAnswered(channel: ReturnType<typeof createGrpcHttp2Channel>): Promise<void> {
+  const results = await Promise.all(
+    Array.from({ length: 20 }, (_, i) => channel.unaryBytes(PATH, new Uint8Array([i]), { timeoutMs: 10_000 })),
+  );
+  expect(results.map((r) => r.bytes[0])).toEqual(Array.from({ length: 20 }, (_, i) => i));
+}
+
 /** A TCP proxy that forwards an HTTP/2 connection but drops the client's RST_STREAM frames. */
 async function startRstDroppingProxy(target: string): Promise<{ baseUrl: string; droppedRstStreams: number; close(): Promise<void> }> {
   const { port: targetPort } = new URL(target);
@@ -178,47 +203,19 @@ describe("the HTTP/2 client connection", () => {
   });
 
   it("holds calls beyond the server's SETTINGS_MAX_CONCURRENT_STREAMS until a stream ends, and runs them all", async () => {
-    let open = 0;
-    let most = 0;
-    const peer = await startPeer(
-      (stream, _h, body) => {
-        most = Math.max(most, ++open);
-        setTimeout(() => {
-          open--;
-          reply(stream, messageOf(body));
-        }, 10);
-      },
-      { maxConcurrentStreams: 2 },
-    );
+    const { peer, mostOpen } = await startPeerTakingTwoStreams();
     const channel = createGrpcHttp2Channel({ baseUrl: peer.baseUrl });
     // The first call learns the server's settings; then 20 at once.
     await channel.unaryBytes(PATH, new Uint8Array([0]), { timeoutMs: 10_000 });
-    const results = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => channel.unaryBytes(PATH, new Uint8Array([i]), { timeoutMs: 10_000 })),
-    );
-    expect(results.map((r) => r.bytes[0])).toEqual(Array.from({ length: 20 }, (_, i) => i));
-    expect(most).toBe(2);
+    await expectBurstOfTwentyAnswered(channel);
+    expect(mostOpen()).toBe(2);
   });
 
   it("resends the part of a burst a new connection's server refused before its stream limit was known", async () => {
-    let open = 0;
-    let most = 0;
-    const peer = await startPeer(
-      (stream, _h, body) => {
-        most = Math.max(most, ++open);
-        setTimeout(() => {
-          open--;
-          reply(stream, messageOf(body));
-        }, 10);
-      },
-      { maxConcurrentStreams: 2 },
-    );
+    const { peer, mostOpen } = await startPeerTakingTwoStreams();
     const channel = createGrpcHttp2Channel({ baseUrl: peer.baseUrl });
-    const results = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => channel.unaryBytes(PATH, new Uint8Array([i]), { timeoutMs: 10_000 })),
-    );
-    expect(results.map((r) => r.bytes[0])).toEqual(Array.from({ length: 20 }, (_, i) => i));
-    expect(most).toBe(2);
+    await expectBurstOfTwentyAnswered(channel);
+    expect(mostOpen()).toBe(2);
     expect(peer.connections).toBe(1);
   });
 
