@@ -339,7 +339,7 @@ class UnaryCall implements H2StreamHandler {
     this.entry = entry;
     // Only a connection that was already up can have died unnoticed; a failed fresh connect is
     // not worth repeating at once.
-    this.reused = entry.connected;
+    this.reused = entry.session.connected;
     const stream = new H2Stream(this.headerBlock, this.frame, this);
     retainSession(entry);
     this.stream = stream;

@@ -12,10 +12,6 @@ export interface PooledHttp2Session {
   active: number;
   /** Wall-clock time of the last completed stream or ping; 0 while the session never carried one. */
   lastActivityAt: number;
-  /** True once the connection (and TLS handshake) completed. */
-  connected: boolean;
-  /** Highest stream id the server promised to process in a GOAWAY; -1 while no GOAWAY was received. */
-  goawayLastStreamId: number;
   /** True once the session is out of the pool (GOAWAY, close, error, idle, failed ping). */
   dropped: boolean;
   /** Pending liveness check of an idle session, shared by concurrent callers. */
@@ -39,7 +35,7 @@ const pool = new Map<string, PooledHttp2Session>();
 /** Returns the pooled session for the target, or opens (and pools) a new one. */
 export function getPooledSession(target: Http2SessionTarget): PooledHttp2Session {
   const existing = pool.get(target.key);
-  if (existing !== undefined && !existing.dropped && !existing.session.draining) return existing;
+  if (existing !== undefined && !existing.dropped) return existing;
   return openSession(target);
 }
 
@@ -59,8 +55,6 @@ export function openSession(target: Http2SessionTarget): PooledHttp2Session {
     session,
     active: 0,
     lastActivityAt: 0,
-    connected: false,
-    goawayLastStreamId: -1,
     dropped: false,
     verifying: undefined,
     idleTimeoutMs: target.idleTimeoutMs,
@@ -68,13 +62,7 @@ export function openSession(target: Http2SessionTarget): PooledHttp2Session {
   };
   // An idle session must never keep the process (or a Lambda invocation) alive.
   session.unref();
-  session.onConnect = () => {
-    entry.connected = true;
-  };
-  session.onGoaway = () => {
-    entry.goawayLastStreamId = session.goawayLastStreamId;
-    dropSession(entry);
-  };
+  session.onGoaway = () => dropSession(entry);
   session.onClose = () => dropSession(entry);
   if (target.idleTimeoutMs > 0 && Number.isFinite(target.idleTimeoutMs)) {
     // setTimeout fires at once for delays above 2^31-1 ms.

@@ -120,7 +120,7 @@ export class H2ProtocolError extends Error {
 }
 
 /**
- * One HTTP/2 connection. Lifecycle hooks (`onConnect`, `onGoaway`, `onClose`) are plain
+ * One HTTP/2 connection. Lifecycle hooks (`onGoaway`, `onClose`) are plain
  * properties the pool sets; requests go through {@link request}.
  */
 export class Http2ClientConnection {
@@ -131,8 +131,7 @@ export class Http2ClientConnection {
   /** True once the socket is closed. */
   destroyed = false;
   /** Highest stream id the server will process, from its GOAWAY; -1 while none arrived. */
-  goawayLastStreamId = -1;
-  onConnect: (() => void) | undefined;
+  private goawayLastStreamId = -1;
   onGoaway: (() => void) | undefined;
   onClose: (() => void) | undefined;
 
@@ -172,11 +171,13 @@ export class Http2ClientConnection {
           this.destroy(new Error(`${hostname}:${port} did not negotiate HTTP/2 (ALPN "h2") over TLS`));
           return;
         }
-        this.markConnected();
+        this.connected = true;
       });
     } else {
       this.socket = net.connect({ host: hostname, port });
-      this.socket.once("connect", () => this.markConnected());
+      this.socket.once("connect", () => {
+        this.connected = true;
+      });
     }
     this.socket.setNoDelay(true);
     this.socket.on("data", (chunk: Buffer) => this.receive(chunk));
@@ -275,11 +276,6 @@ export class Http2ClientConnection {
     for (const callback of this.pings.values()) callback(cause);
     this.pings.clear();
     for (const callback of this.closeCallbacks.splice(0)) callback();
-  }
-
-  private markConnected(): void {
-    this.connected = true;
-    this.onConnect?.();
   }
 
   private open(stream: H2Stream): boolean {
