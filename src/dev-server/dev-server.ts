@@ -5,7 +5,7 @@ import type { ShardInfo } from "./cluster-state.js";
 import { ClusterState } from "./cluster-state.js";
 import { createAuthInterceptor } from "./auth.js";
 import { ShardStore } from "./job-store.js";
-import { RateLimiter } from "./limits.js";
+import { createCountingGubernator, createMissingGubernator } from "./gubernator.js";
 import type { NodeFault } from "./node-interceptors.js";
 import {
   createCountingInterceptor,
@@ -33,9 +33,30 @@ export interface DevServerOptions {
   tenancy?: boolean;
   /** Shared secret; when set every RPC must carry `authorization: Bearer <token>`. Default: no auth. */
   token?: string;
-  /** Lease length handed to workers; an attempt not heartbeated within it fails with WORKER_CRASHED. Default `10000`. */
+  /**
+   * Lease length handed to workers (the real server's is always 10,000 ms); an attempt not
+   * heartbeated within it fails with WORKER_CRASHED at the next reaper sweep. Default `10000`.
+   */
   leaseMs?: number;
-  /** Largest request body accepted; bigger bodies get RESOURCE_EXHAUSTED. Default 4 MiB. */
+  /**
+   * How often the reaper expires leases, in ms, like the real server's 1 s sweep. `0` turns the
+   * timer off: leases then expire only when a test calls {@link DevServer.reap}. Default `1000`.
+   */
+  reaperIntervalMs?: number;
+  /**
+   * The server clock, Unix ms. Tests pass a clock they move by hand to see 2-60 s behaviours
+   * (backoff, leases, refresh backoff) without sleeping. Default `Date.now`.
+   */
+  clock?: () => number;
+  /**
+   * Where rate-limit decisions come from. `"built-in"`: a stand-in with the semantics of the mock
+   * the real server's tests use (hits counted per name + unique_key, under the limit while the
+   * total is <= limit, reset_time = now + duration_ms, totals never reset by time). `"none"`: a
+   * server started without Gubernator; every check fails and rate-limited jobs never run.
+   * Default `"built-in"`.
+   */
+  gubernator?: "built-in" | "none";
+  /** Largest request message accepted; bigger get RESOURCE_EXHAUSTED. Default 128 MiB, as the real server. */
   maxBodyBytes?: number;
   /** Receives one-line log messages. Default: silent. */
   log?: (line: string) => void;
@@ -72,6 +93,8 @@ export interface DevServer {
   jobIds(): string[];
   /** Ids of the jobs stored on one shard. */
   jobsOnShard(shardId: string): string[];
+  /** Run one reaper sweep now (expire every lease whose expiry is at or before the clock). */
+  reap(): void;
 }
 
 interface NodeRuntime {
@@ -82,9 +105,10 @@ interface NodeRuntime {
 
 const DEFAULT_PORT = 7450;
 const DEFAULT_LEASE_MS = 10_000;
-const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
-/** How often the reaper fails expired leases when no RPC arrives (the stock server uses 100 ms). */
-const REAPER_INTERVAL_MS = 100;
+/** The real server's message limit in both directions (src/lib.rs upstream). */
+const DEFAULT_MAX_BODY_BYTES = 128 * 1024 * 1024;
+/** The real server's reaper sweeps every shard once a second (src/server.rs upstream). */
+const DEFAULT_REAPER_INTERVAL_MS = 1_000;
 
 /** Start an in-memory, Silo-compatible server with one or more nodes. */
 export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
@@ -96,21 +120,26 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     tenancy = false,
     token,
     leaseMs = DEFAULT_LEASE_MS,
+    reaperIntervalMs = DEFAULT_REAPER_INTERVAL_MS,
+    clock = Date.now,
+    gubernator: gubernatorMode = "built-in",
     maxBodyBytes = DEFAULT_MAX_BODY_BYTES,
     log = () => undefined,
   } = options;
-  validateOptions({ port, nodeCount, shardCount, leaseMs, maxBodyBytes, token });
+  validateOptions({ port, nodeCount, shardCount, leaseMs, maxBodyBytes, token, reaperIntervalMs, clock, gubernatorMode });
 
   const cluster = new ClusterState(nodeCount, shardCount, host);
-  const rateLimiter = new RateLimiter();
+  // Gubernator is a cluster-wide service: one source shared by every shard.
+  const gubernator = gubernatorMode === "none" ? createMissingGubernator() : createCountingGubernator();
   const stores = new Map<string, ShardStore>();
-  for (const id of cluster.shardIds()) stores.set(id, new ShardStore(id, leaseMs, rateLimiter));
-  const expireLeases = (now: number): void => {
+  for (const id of cluster.shardIds()) stores.set(id, new ShardStore(id, { leaseMs, tenancy, gubernator }));
+  const reap = (): void => {
+    const now = clock();
     for (const store of stores.values()) store.expireLeases(now);
   };
   const resetShards = (): number => {
     for (const store of stores.values()) store.reset();
-    rateLimiter.reset();
+    gubernator.reset();
     return stores.size;
   };
 
@@ -131,11 +160,12 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
           tenancy,
           leaseMs,
           nodeIndex: identity.index,
-          expireLeases,
+          now: clock,
           resetShards,
         }),
       interceptors,
       readMaxBytes: maxBodyBytes,
+      writeMaxBytes: maxBodyBytes,
       // tonic serves uncompressed messages by default; match it so no client depends on gzip here.
       acceptCompression: [],
       contextValues: (req) => createContextValues().set(nodeRequestKey, req),
@@ -163,8 +193,8 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   }
 
   // Fails attempts whose worker died even when nobody calls; unref'd so it never holds the process.
-  const reaper = setInterval(() => expireLeases(Date.now()), REAPER_INTERVAL_MS);
-  reaper.unref();
+  const reaper = reaperIntervalMs > 0 ? setInterval(reap, reaperIntervalMs) : undefined;
+  reaper?.unref();
 
   const addresses = cluster.nodes.map((n) => cluster.addressOf(n.index));
   log(`silo-edge dev server: ${nodeCount} node(s), ${shardCount} shard(s), tenancy ${tenancy ? "on" : "off"}`);
@@ -176,7 +206,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     async close() {
       if (closed) return;
       closed = true;
-      clearInterval(reaper);
+      if (reaper !== undefined) clearInterval(reaper);
       await Promise.all(runtimes.map((r) => r.listener.close()));
       log("dev server closed");
     },
@@ -219,6 +249,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
       if (store === undefined) throw new RangeError(`unknown shard ${shardId}`);
       return store.allJobs().map((j) => j.id);
     },
+    reap,
   };
 }
 
@@ -229,6 +260,9 @@ function validateOptions(o: {
   leaseMs: number;
   maxBodyBytes: number;
   token: string | undefined;
+  reaperIntervalMs: number;
+  clock: unknown;
+  gubernatorMode: unknown;
 }): void {
   const problems: string[] = [];
   if (!Number.isInteger(o.nodeCount) || o.nodeCount < 1) problems.push(`nodes must be an integer >= 1 (got ${o.nodeCount})`);
@@ -239,5 +273,12 @@ function validateOptions(o: {
   if (!Number.isFinite(o.leaseMs) || o.leaseMs <= 0) problems.push(`leaseMs must be > 0 (got ${o.leaseMs})`);
   if (!Number.isInteger(o.maxBodyBytes) || o.maxBodyBytes < 1) problems.push(`maxBodyBytes must be an integer >= 1 (got ${o.maxBodyBytes})`);
   if (o.token === "") problems.push("token must not be empty; omit it to disable auth");
+  if (!Number.isFinite(o.reaperIntervalMs) || o.reaperIntervalMs < 0) {
+    problems.push(`reaperIntervalMs must be >= 0 (got ${o.reaperIntervalMs})`);
+  }
+  if (typeof o.clock !== "function") problems.push("clock must be a function returning Unix ms");
+  if (o.gubernatorMode !== "built-in" && o.gubernatorMode !== "none") {
+    problems.push(`gubernator must be "built-in" or "none" (got ${String(o.gubernatorMode)})`);
+  }
   if (problems.length > 0) throw new RangeError(`invalid dev server options: ${problems.join("; ")}`);
 }

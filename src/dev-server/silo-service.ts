@@ -1,21 +1,27 @@
 import type { ConnectRouter, ServiceImpl } from "@connectrpc/connect";
 import type { DescMethod } from "@bufbuild/protobuf";
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import type { JobAttemptSchema, SerializedBytes, SerializedBytesSchema, TaskSchema } from "../gen/silo/v1/silo_pb.js";
+import type {
+  JobAttemptSchema,
+  RefreshFloatingLimitTaskSchema,
+  SerializedBytes,
+  SerializedBytesSchema,
+  TaskSchema,
+} from "../gen/silo/v1/silo_pb.js";
 import { AttemptStatus, JobStatus, Silo } from "../gen/silo/v1/silo_pb.js";
 import type { ClusterState } from "./cluster-state.js";
 import { failedPrecondition, internal, invalidArgument, notFound, unavailable, unimplemented } from "./errors.js";
-import type { AttemptRecord, JobRecord, Lease, Outcome, ShardStore } from "./job-store.js";
-import { isTerminal, statusName } from "./job-store.js";
+import { importJobs } from "./import-jobs.js";
+import type { AttemptRecord, JobRecord, Lease, Outcome, RefreshLease, ShardStore } from "./job-store.js";
+import { DEFAULT_TENANT, isTerminal, statusName } from "./job-store.js";
+import { storedLimits } from "./limit-defaults.js";
+import { msgpackBytes, validateMetadata } from "./request-values.js";
 import { formatRange, rangeContainsTenant } from "./shard-ranges.js";
 import { parseShardId } from "./shard-id.js";
 
 /** Metadata names the stock server uses to point a client at a shard's owner. */
 export const SHARD_OWNER_ADDR_HEADER = "x-silo-shard-owner-addr";
 export const SHARD_OWNER_NODE_HEADER = "x-silo-shard-owner-node";
-
-/** The tenant the server files jobs under when tenancy is disabled. */
-const DEFAULT_TENANT = "-";
 
 /** What one node's RPC handlers need from the dev server. */
 export interface SiloServiceContext {
@@ -24,8 +30,8 @@ export interface SiloServiceContext {
   readonly tenancy: boolean;
   readonly leaseMs: number;
   readonly nodeIndex: number;
-  /** Fail attempts whose lease ran out; run before every RPC so expiry never waits on the timer. */
-  readonly expireLeases: (now: number) => void;
+  /** The server clock, Unix ms. */
+  readonly now: () => number;
   /** Clear every shard (ResetShards); returns how many were reset. */
   readonly resetShards: () => number;
 }
@@ -46,6 +52,7 @@ const IMPLEMENTED = new Set([
   "ReportOutcome",
   "ReportRefreshOutcome",
   "ResetShards",
+  "ImportJobs",
 ]);
 
 /** Register the Silo service for one node on a connect router. */
@@ -73,13 +80,7 @@ function unimplementedHandler(method: DescMethod): unknown {
 
 function createSiloHandlers(ctx: SiloServiceContext): Partial<ServiceImpl<typeof Silo>> {
   const { cluster, tenancy, leaseMs } = ctx;
-
-  /** Clock read plus lazy lease expiry, so every RPC sees expired leases as failed. */
-  const tick = (): number => {
-    const now = Date.now();
-    ctx.expireLeases(now);
-    return now;
-  };
+  const tick = (): number => ctx.now();
 
   /** The local store for a shard id, or the stock server's routing errors. */
   const localShard = (raw: string): ShardStore => {
@@ -112,30 +113,39 @@ function createSiloHandlers(ctx: SiloServiceContext): Partial<ServiceImpl<typeof
     return DEFAULT_TENANT;
   };
 
+  /** With tenancy, the tenant must hash into the shard's range (src/server.rs upstream). */
+  const checkTenantInRange = (shardId: string, tenant: string): void => {
+    if (!tenancy) return;
+    const shard = cluster.find(shardId);
+    if (shard !== undefined && !rangeContainsTenant(shard.range, tenant)) {
+      throw failedPrecondition(
+        `tenant '${tenant}' is not within shard ${shard.id} range ${formatRange(shard.range)}; refresh topology and retry`,
+      );
+    }
+  };
+
   /** Shard lookup, tenant validation and range check, in the stock server's order. */
   const resolve = (rawShard: string, tenant: string | undefined): { store: ShardStore; tenant: string } => {
     const store = localShard(rawShard);
     const t = validateTenant(tenant);
-    if (tenancy) {
-      const shard = cluster.find(store.shardId);
-      if (shard !== undefined && !rangeContainsTenant(shard.range, t)) {
-        throw failedPrecondition(
-          `tenant '${t}' is not within shard ${shard.id} range ${formatRange(shard.range)}; refresh topology and retry`,
-        );
-      }
-    }
+    checkTenantInRange(store.shardId, t);
     return { store, tenant: t };
   };
 
-  const requireWorkerTenant = (tenantId: string | undefined): void => {
-    if (tenancy && (tenantId === undefined || tenantId === "")) {
+  /**
+   * Worker RPCs: with tenancy, `tenant_id` is required and must lie in the shard's range; it is
+   * never matched against the lease's tenant. Without tenancy it is ignored (src/server.rs).
+   */
+  const checkWorkerTenant = (store: ShardStore, tenantId: string | undefined): void => {
+    if (!tenancy) return;
+    if (tenantId === undefined || tenantId === "") {
       throw invalidArgument("tenant_id is required for worker operations when tenancy is enabled");
     }
+    checkTenantInRange(store.shardId, tenantId);
   };
 
   return {
     getClusterInfo() {
-      tick();
       const self = cluster.node(ctx.nodeIndex);
       return {
         numShards: cluster.shardIds().length,
@@ -170,7 +180,7 @@ function createSiloHandlers(ctx: SiloServiceContext): Partial<ServiceImpl<typeof
           startAtMs: Number(req.startAtMs),
           retryPolicy: req.retryPolicy,
           payload: msgpackBytes(req.payload),
-          limits: req.limits.filter((l) => l.limit.case !== undefined),
+          limits: storedLimits(req.limits),
           metadata: { ...req.metadata },
           taskGroup: req.taskGroup,
         },
@@ -180,7 +190,6 @@ function createSiloHandlers(ctx: SiloServiceContext): Partial<ServiceImpl<typeof
     },
 
     getJob(req) {
-      tick();
       const { store, tenant } = resolve(req.shard, req.tenant);
       const job = store.get(tenant, req.id);
       const succeeded = [...job.attempts].reverse().find((a) => a.status === AttemptStatus.SUCCEEDED);
@@ -195,48 +204,39 @@ function createSiloHandlers(ctx: SiloServiceContext): Partial<ServiceImpl<typeof
         status: job.status,
         statusChangedAtMs: BigInt(job.statusChangedAtMs),
         attempts: req.includeAttempts ? job.attempts.map((a) => attemptToProto(job, a)) : [],
-        nextAttemptStartsAfterMs:
-          job.status === JobStatus.SCHEDULED && job.nextAttemptAtMs !== undefined ? BigInt(job.nextAttemptAtMs) : undefined,
+        // Kept on a job cancelled while scheduled, as the server keeps its scheduling fields.
+        nextAttemptStartsAfterMs: job.nextAttemptAtMs === undefined ? undefined : BigInt(job.nextAttemptAtMs),
         taskGroup: job.taskGroup,
-        result:
-          job.status === JobStatus.SUCCEEDED && succeeded?.result !== undefined ? msgpack(succeeded.result) : undefined,
+        result: job.status === JobStatus.SUCCEEDED ? msgpack(succeeded?.result ?? new Uint8Array()) : undefined,
       };
     },
 
     getJobResult(req) {
-      tick();
       const { store, tenant } = resolve(req.shard, req.tenant);
       const job = store.get(tenant, req.id);
       if (!isTerminal(job.status)) {
         throw failedPrecondition(`job is not complete: status is ${statusName(job.status)}`);
       }
-      const finishedAtMs = BigInt(job.statusChangedAtMs);
-      if (job.status === JobStatus.CANCELLED) {
-        return {
-          id: job.id,
-          status: job.status,
-          finishedAtMs,
-          result: { case: "cancelled", value: { cancelledAtMs: finishedAtMs } },
-        };
-      }
+      // Built from the latest attempt, not the job status (src/server.rs upstream).
       const last = job.attempts[job.attempts.length - 1];
-      if (job.status === JobStatus.SUCCEEDED) {
-        return {
-          id: job.id,
-          status: job.status,
-          finishedAtMs,
-          result: { case: "successData", value: msgpack(last?.result ?? new Uint8Array()) },
-        };
+      if (last === undefined) {
+        const at = BigInt(job.statusChangedAtMs);
+        return { id: job.id, status: JobStatus.CANCELLED, finishedAtMs: at, result: { case: "cancelled", value: { cancelledAtMs: at } } };
       }
-      return {
-        id: job.id,
-        status: job.status,
-        finishedAtMs,
-        result: {
-          case: "failure",
-          value: { errorCode: last?.errorCode ?? "", errorData: msgpack(last?.errorData ?? new Uint8Array()) },
-        },
-      };
+      const finishedAtMs = BigInt(last.finishedAtMs ?? 0);
+      switch (last.status) {
+        case AttemptStatus.SUCCEEDED:
+          return { id: job.id, status: JobStatus.SUCCEEDED, finishedAtMs, result: { case: "successData", value: msgpack(last.result ?? new Uint8Array()) } };
+        case AttemptStatus.FAILED:
+          return {
+            id: job.id,
+            status: JobStatus.FAILED,
+            finishedAtMs,
+            result: { case: "failure", value: { errorCode: last.errorCode ?? "", errorData: msgpack(last.errorData ?? new Uint8Array()) } },
+          };
+        default:
+          return { id: job.id, status: JobStatus.CANCELLED, finishedAtMs, result: { case: "cancelled", value: { cancelledAtMs: finishedAtMs } } };
+      }
     },
 
     cancelJob(req) {
@@ -247,7 +247,6 @@ function createSiloHandlers(ctx: SiloServiceContext): Partial<ServiceImpl<typeof
     },
 
     deleteJob(req) {
-      tick();
       const { store, tenant } = resolve(req.shard, req.tenant);
       store.delete(tenant, req.id);
       return {};
@@ -288,25 +287,13 @@ function createSiloHandlers(ctx: SiloServiceContext): Partial<ServiceImpl<typeof
                 .flatMap((id) => ctx.stores.get(id) ?? []),
             );
       const tasks: MessageInitShape<typeof TaskSchema>[] = [];
-      const refreshTasks = [];
+      const refreshTasks: MessageInitShape<typeof RefreshFloatingLimitTaskSchema>[] = [];
       let remaining = req.maxTasks;
       for (const store of stores) {
         if (remaining === 0) break;
-        const leases = store.leaseReady(req.taskGroup, req.workerId, remaining, now);
+        const { leases, refreshes } = store.leaseTasks(req.taskGroup, req.workerId, remaining, now);
         for (const lease of leases) tasks.push(taskToProto(lease, store.shardId, leaseMs));
-        for (const refresh of store.limits.dueRefreshes(req.taskGroup, now, leaseMs)) {
-          refreshTasks.push({
-            id: refresh.taskId,
-            queueKey: refresh.state.key,
-            currentMaxConcurrency: refresh.state.maxConcurrency,
-            lastRefreshedAtMs: BigInt(refresh.state.lastRefreshedAtMs),
-            metadata: refresh.state.metadata,
-            leaseMs: BigInt(leaseMs),
-            shard: store.shardId,
-            taskGroup: refresh.state.taskGroup,
-            tenantId: refresh.state.tenant === DEFAULT_TENANT ? undefined : refresh.state.tenant,
-          });
-        }
+        for (const refresh of refreshes) refreshTasks.push(refreshToProto(refresh, store.shardId, leaseMs));
         remaining -= leases.length;
       }
       return { tasks, refreshTasks };
@@ -315,7 +302,7 @@ function createSiloHandlers(ctx: SiloServiceContext): Partial<ServiceImpl<typeof
     heartbeat(req) {
       const now = tick();
       const store = localShard(req.shard);
-      requireWorkerTenant(req.tenantId);
+      checkWorkerTenant(store, req.tenantId);
       const result = store.heartbeat(req.workerId, req.taskId, now);
       return {
         cancelled: result.cancelled,
@@ -326,7 +313,7 @@ function createSiloHandlers(ctx: SiloServiceContext): Partial<ServiceImpl<typeof
     reportOutcome(req) {
       const now = tick();
       const store = localShard(req.shard);
-      requireWorkerTenant(req.tenantId);
+      checkWorkerTenant(store, req.tenantId);
       let outcome: Outcome;
       switch (req.outcome.case) {
         case "success":
@@ -341,41 +328,32 @@ function createSiloHandlers(ctx: SiloServiceContext): Partial<ServiceImpl<typeof
         default:
           throw invalidArgument("missing outcome");
       }
-      store.report(req.taskId, outcome, now);
+      store.report(req.taskId, outcome, now, req.tenantId !== undefined && req.tenantId !== "");
       return {};
     },
 
     reportRefreshOutcome(req) {
       const now = tick();
       const store = localShard(req.shard);
-      requireWorkerTenant(req.tenantId);
+      checkWorkerTenant(store, req.tenantId);
       if (req.outcome.case === undefined) throw invalidArgument("missing outcome");
-      const newMax = req.outcome.case === "success" ? req.outcome.value.newMaxConcurrency : undefined;
-      if (!store.limits.finishRefresh(req.taskId, newMax, now)) throw notFound("lease not found");
+      store.reportRefresh(req.taskId, req.outcome.case === "success" ? req.outcome.value.newMaxConcurrency : undefined, now);
       return {};
     },
 
+    importJobs(req) {
+      return importJobs(req, {
+        now: tick(),
+        localShard,
+        validateTenant,
+        checkTenantInRange,
+      });
+    },
+
     resetShards() {
-      tick();
       return { shardsReset: ctx.resetShards() };
     },
   };
-}
-
-/** The stock server's metadata limits: at most 16 entries, keys < 64 chars, values < 65,535 bytes. */
-function validateMetadata(metadata: Record<string, string>): void {
-  const entries = Object.entries(metadata);
-  if (entries.length > 16) throw invalidArgument("metadata has too many entries (max 16)");
-  for (const [key, value] of entries) {
-    if ([...key].length >= 64) throw invalidArgument("metadata key too long (must be < 64 chars)");
-    if (Buffer.byteLength(value, "utf8") >= 65535) {
-      throw invalidArgument("metadata value too long (must be < u16::MAX bytes)");
-    }
-  }
-}
-
-function msgpackBytes(bytes: SerializedBytes | undefined): Uint8Array {
-  return bytes?.encoding.case === "msgpack" ? bytes.encoding.value : new Uint8Array();
 }
 
 function msgpack(value: Uint8Array): MessageInitShape<typeof SerializedBytesSchema> {
@@ -398,14 +376,13 @@ function attemptToProto(job: JobRecord, a: AttemptRecord): MessageInitShape<type
 
 function taskToProto(lease: Lease, shardId: string, leaseMs: number): MessageInitShape<typeof TaskSchema> {
   const job = lease.job;
-  const attempt = job.attempts[job.attempts.length - 1];
-  const relative = attempt?.relativeAttemptNumber ?? 1;
-  const maxAttempts = job.retryPolicy === undefined ? 1 : job.retryPolicy.retryCount + 1;
+  const relative = lease.relativeAttemptNumber;
+  const maxAttempts = (job.retryPolicy?.retryCount ?? 0) + 1;
   return {
     id: lease.taskId,
     jobId: job.id,
     tenantId: job.tenant === DEFAULT_TENANT ? undefined : job.tenant,
-    attemptNumber: attempt?.attemptNumber ?? 1,
+    attemptNumber: lease.attemptNumber,
     relativeAttemptNumber: relative,
     isLastAttempt: relative >= maxAttempts,
     metadata: job.metadata,
@@ -415,6 +392,24 @@ function taskToProto(lease: Lease, shardId: string, leaseMs: number): MessageIni
     shard: shardId,
     taskGroup: job.taskGroup,
     leaseMs: BigInt(leaseMs),
+  };
+}
+
+function refreshToProto(
+  lease: RefreshLease,
+  shardId: string,
+  leaseMs: number,
+): MessageInitShape<typeof RefreshFloatingLimitTaskSchema> {
+  return {
+    id: lease.taskId,
+    queueKey: lease.snapshot.queueKey,
+    currentMaxConcurrency: lease.snapshot.currentMaxConcurrency,
+    lastRefreshedAtMs: BigInt(lease.snapshot.lastRefreshedAtMs),
+    metadata: lease.snapshot.metadata,
+    leaseMs: BigInt(leaseMs),
+    shard: shardId,
+    taskGroup: lease.taskGroup,
+    tenantId: lease.tenant === DEFAULT_TENANT ? undefined : lease.tenant,
   };
 }
 

@@ -3,7 +3,7 @@ import { Code } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { initialRanges, startDevServer } from "../../src/dev-server/index.js";
 import { toConnectError } from "../../src/dev-server/errors.js";
-import { retryDelayMs } from "../../src/dev-server/job-store.js";
+import { retryDelayMs } from "../../src/dev-server/retry-backoff.js";
 import { formatRange } from "../../src/dev-server/shard-ranges.js";
 import { create } from "@bufbuild/protobuf";
 import { RetryPolicySchema } from "../../src/gen/silo/v1/silo_pb.js";
@@ -75,16 +75,22 @@ describe("shard ranges", () => {
 describe("retry backoff", () => {
   const policy = (init: Parameters<typeof create<typeof RetryPolicySchema>>[1]) => create(RetryPolicySchema, init);
 
-  it("grows by the factor from the initial interval, capped at the maximum", () => {
+  // The exponent is the failed attempt's relative number, counting from 1 (src/retry.rs upstream).
+  it("grows by the factor from the relative attempt number, capped at the maximum", () => {
     const p = policy({ retryCount: 5, initialIntervalMs: 100n, maxIntervalMs: 1000n, backoffFactor: 3 });
-    expect([0, 1, 2, 3].map((n) => retryDelayMs(p, n))).toEqual([100, 300, 900, 1000]);
+    expect([1, 2, 3].map((n) => retryDelayMs(p, n, 0))).toEqual([300, 900, 1000]);
   });
 
-  it("stops once failures reach retry_count", () => {
-    const p = policy({ retryCount: 2, initialIntervalMs: 10n, backoffFactor: 1 });
-    expect(retryDelayMs(p, 1)).toBe(10);
-    expect(retryDelayMs(p, 2)).toBeUndefined();
-    expect(retryDelayMs(undefined, 0)).toBeUndefined();
+  it("stops once the failed attempt's number is over retry_count", () => {
+    const p = policy({ retryCount: 2, initialIntervalMs: 10n, maxIntervalMs: 1000n, backoffFactor: 1 });
+    expect(retryDelayMs(p, 2, 0)).toBe(10);
+    expect(retryDelayMs(p, 3, 0)).toBeUndefined();
+    expect(retryDelayMs(undefined, 1, 0)).toBeUndefined();
+  });
+
+  it("treats a max_interval_ms of 0 as a cap of 0: the retry is immediate", () => {
+    const p = policy({ retryCount: 2, initialIntervalMs: 1000n, maxIntervalMs: 0n, backoffFactor: 2 });
+    expect(retryDelayMs(p, 1, 0)).toBe(0);
   });
 });
 
