@@ -52,6 +52,8 @@ export interface SiloClientOptions {
    * read it. Default false: such a client throws `SiloValidationError` for `token`.
    */
   allowInsecureToken?: boolean;
+  /** Largest response message accepted, in bytes; a larger one fails the call at once with `resource_exhausted`. Default 134217728 (128 MiB). */
+  maxReceiveMessageBytes?: number;
 }
 
 /** Options of a single call. */

@@ -1,6 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { base64Decode } from "@bufbuild/protobuf/wire";
-import { channelFetch, discardBody, fetchUnary, parseBaseUrl, readBodyBytes } from "./grpc-web-fetch-channel.js";
+import { channelFetch, discardBody, fetchUnary, parseBaseUrl, receiveLimit } from "./grpc-web-fetch-channel.js";
+import { readBoundedBody } from "./bounded-body-reader.js";
 import type { FetchChannelOptions, UnaryWireResult } from "./grpc-web-fetch-channel.js";
 import { codeFromHttpStatus } from "./grpc-status.js";
 import { FRAME_HEADER_BYTES, type UnaryBytesOptions, type UnaryBytesResponse, type UnaryChannel } from "./unary-channel.js";
@@ -31,11 +32,19 @@ const codes: Record<string, Code> = {
   unauthenticated: Code.Unauthenticated,
 };
 
-/** Creates a unary Connect-protocol channel (binary `application/proto`) over `fetch`. */
+/** Most bytes of a JSON error body read; a Connect error is a code, a message and small details. */
+const MAX_ERROR_BODY_BYTES = 1024 * 1024;
+
+/**
+ * Creates a unary Connect-protocol channel (binary `application/proto`) over `fetch`. Like the
+ * gRPC-web channel it never follows redirects and caps what it reads.
+ */
 export function createConnectFetchChannel(options: FetchChannelOptions): UnaryChannel {
   const fetchFn = channelFetch("createConnectFetchChannel", options.fetch);
   const base = parseBaseUrl(options.baseUrl);
   const defaultTimeoutMs = options.defaultTimeoutMs;
+  const limit = receiveLimit(options.maxReceiveMessageBytes);
+  const read = (response: Response, aborted: () => ConnectError | undefined): Promise<UnaryWireResult> => readConnectUnaryResponse(response, aborted, limit);
   const unaryBytes = (path: string, bytes: Uint8Array, { signal, timeoutMs, headers }: UnaryBytesOptions): Promise<UnaryBytesResponse> => {
     const timeout = timeoutMs === undefined ? defaultTimeoutMs : timeoutMs <= 0 ? undefined : timeoutMs;
     let h: Headers | Record<string, string>;
@@ -49,7 +58,7 @@ export function createConnectFetchChannel(options: FetchChannelOptions): UnaryCh
       if (timeout !== undefined) h.set("connect-timeout-ms", String(timeout));
       else h.delete("connect-timeout-ms");
     }
-    return fetchUnary(fetchFn, base + path, h, bytes as Uint8Array<ArrayBuffer>, signal, timeout, readConnectUnaryResponse);
+    return fetchUnary(fetchFn, base + path, h, bytes as Uint8Array<ArrayBuffer>, signal, timeout, read);
   };
   return {
     unaryBytes,
@@ -74,17 +83,32 @@ function metadataOf(all: Headers): Headers {
   return metadata;
 }
 
-async function readConnectUnaryResponse(response: Response, aborted: () => ConnectError | undefined): Promise<UnaryWireResult> {
+let textDecoder: InstanceType<typeof TextDecoder> | undefined;
+
+async function readConnectUnaryResponse(
+  response: Response,
+  aborted: () => ConnectError | undefined,
+  maxReceiveMessageBytes: number,
+): Promise<UnaryWireResult> {
   const contentType = (response.headers.get("content-type") ?? "").toLowerCase();
+  const metadata = (): Headers => metadataOf(response.headers);
   if (response.status !== 200) {
+    if (!contentType.startsWith("application/json")) {
+      discardBody(response);
+      throw errorFromJsonBody(undefined, contentType, response.status, metadata());
+    }
+    const limit = Math.min(maxReceiveMessageBytes, MAX_ERROR_BODY_BYTES);
     let text: string | undefined;
     try {
-      text = await response.text();
-    } catch {
+      const bytes = await readBoundedBody(response, { maxBytes: limit, limitName: "the error body limit", limitBytes: limit, aborted, metadata });
+      text = (textDecoder ??= new TextDecoder()).decode(bytes);
+    } catch (e) {
+      // The call's own abort wins; an oversized or broken error body still reports the HTTP status.
       const a = aborted();
       if (a) throw a;
+      if (e instanceof ConnectError && e.code === Code.ResourceExhausted) throw e;
     }
-    throw errorFromJsonBody(text, contentType, response.status, metadataOf(response.headers));
+    throw errorFromJsonBody(text, contentType, response.status, metadata());
   }
   if (contentType !== contentTypeProto && !contentType.startsWith(`${contentTypeProto};`)) {
     discardBody(response);
@@ -95,7 +119,13 @@ async function readConnectUnaryResponse(response: Response, aborted: () => Conne
       metadataOf(response.headers),
     );
   }
-  const bytes = await readBodyBytes(response, aborted, () => metadataOf(response.headers));
+  const bytes = await readBoundedBody(response, {
+    maxBytes: maxReceiveMessageBytes,
+    limitName: "maxReceiveMessageBytes",
+    limitBytes: maxReceiveMessageBytes,
+    aborted,
+    metadata,
+  });
   const { header, trailer } = demux(response.headers);
   return { header, trailer, bytes };
 }

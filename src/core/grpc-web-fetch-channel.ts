@@ -3,6 +3,13 @@ import { encodeGrpcFrame, splitUnaryGrpcBody } from "./grpc-frame.js";
 import type { UnaryGrpcBody } from "./grpc-frame.js";
 import { codeFromHttpStatus, decodeGrpcMessage, encodeGrpcTimeout, errorFromGrpcStatus } from "./grpc-status.js";
 import { sealGrpcFrame, type UnaryBytesOptions, type UnaryBytesResponse, type UnaryChannel } from "./unary-channel.js";
+import {
+  DEFAULT_MAX_RECEIVE_MESSAGE_BYTES,
+  GRPC_WEB_BODY_OVERHEAD_BYTES,
+  grpcFrameLengthCheck,
+  readBoundedBody,
+  receiveLimitError,
+} from "./bounded-body-reader.js";
 
 // Unary binary gRPC-web over fetch without protobuf: framed bytes in, bytes out. The Connect
 // `Transport` of grpc-web-fetch-transport.ts and the client's `SiloRpc` both run on it.
@@ -16,6 +23,11 @@ export interface FetchChannelOptions {
   fetch?: typeof globalThis.fetch | undefined;
   /** Deadline for calls that set no `timeoutMs`. Default: none (calls may wait forever). */
   defaultTimeoutMs?: number | undefined;
+  /**
+   * Largest response message accepted, in bytes; a larger one stops the read and fails the call
+   * with RESOURCE_EXHAUSTED. Default 128 MiB (`DEFAULT_MAX_RECEIVE_MESSAGE_BYTES`).
+   */
+  maxReceiveMessageBytes?: number | undefined;
 }
 
 export const contentTypeProto = "application/grpc-web+proto";
@@ -31,14 +43,15 @@ export function channelFetch(name: string, fetchOption: typeof globalThis.fetch 
 }
 
 /**
- * Creates a unary binary gRPC-web channel over `fetch`. It sets no `redirect`, `mode` or
- * `credentials` on the request: workerd rejects `redirect: "error"` and does not implement the
- * other two.
+ * Creates a unary binary gRPC-web channel over `fetch`. Redirects are never followed
+ * (`redirect: "manual"`; workerd rejects `"error"`): a 3xx answer fails the call. It sets no
+ * `mode` or `credentials`, which workerd does not implement.
  */
 export function createGrpcWebFetchChannel(options: FetchChannelOptions): UnaryChannel {
   const fetchFn = channelFetch("createGrpcWebFetchTransport", options.fetch);
   const base = parseBaseUrl(options.baseUrl);
   const defaultTimeoutMs = options.defaultTimeoutMs;
+  const read = grpcWebReader(receiveLimit(options.maxReceiveMessageBytes));
   const unaryFrame = (path: string, frame: Uint8Array, { signal, timeoutMs, headers }: UnaryBytesOptions): Promise<UnaryBytesResponse> => {
     const timeout = timeoutMs === undefined ? defaultTimeoutMs : timeoutMs <= 0 ? undefined : timeoutMs;
     let h: Headers | Record<string, string>;
@@ -49,12 +62,26 @@ export function createGrpcWebFetchChannel(options: FetchChannelOptions): UnaryCh
       h = new Headers(headers);
       setProtocolHeaders(h, timeout);
     }
-      return fetchUnary(fetchFn, base + path, h, sealGrpcFrame(frame) as Uint8Array<ArrayBuffer>, signal, timeout);
+    return fetchUnary(fetchFn, base + path, h, sealGrpcFrame(frame) as Uint8Array<ArrayBuffer>, signal, timeout, read);
   };
   return {
     unaryFrame,
     unaryBytes: (path, bytes, options) => unaryFrame(path, encodeGrpcFrame(bytes), options),
   };
+}
+
+/** The `maxReceiveMessageBytes` option, checked; the default when undefined. */
+export function receiveLimit(value: number | undefined): number {
+  if (value === undefined) return DEFAULT_MAX_RECEIVE_MESSAGE_BYTES;
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) {
+    throw new ConnectError(`maxReceiveMessageBytes must be a positive integer, got ${String(value)}`, Code.InvalidArgument);
+  }
+  return value;
+}
+
+/** The response reader of a gRPC-web channel with a receive limit. */
+export function grpcWebReader(maxReceiveMessageBytes: number): (response: Response, aborted: () => ConnectError | undefined) => Promise<UnaryWireResult> {
+  return (response, aborted) => readUnaryResponse(response, aborted, maxReceiveMessageBytes);
 }
 
 export function parseBaseUrl(baseUrl: string): string {
@@ -95,7 +122,7 @@ export async function fetchUnary(
   body: Uint8Array<ArrayBuffer>,
   signal: AbortSignal | undefined,
   timeoutMs: number | undefined,
-  read: (response: Response, aborted: () => ConnectError | undefined) => Promise<UnaryWireResult> = readUnaryResponse,
+  read: (response: Response, aborted: () => ConnectError | undefined) => Promise<UnaryWireResult> = defaultReader,
 ): Promise<UnaryWireResult> {
   // A deadline needs a controller of our own; without one the caller's signal goes to fetch as is.
   let controller: AbortController | undefined;
@@ -119,7 +146,9 @@ export async function fetchUnary(
     if (callSignal?.aborted === true) throw aborted();
     let response: Response;
     try {
-      response = await fetchFn(url, { method: "POST", headers, body, signal: callSignal });
+      // "manual", never "follow": a redirect must not carry the token or the request to another
+      // origin. (workerd rejects "error".)
+      response = await fetchFn(url, { method: "POST", headers, body, signal: callSignal, redirect: "manual" });
     } catch (e) {
       throw (
         aborted() ??
@@ -132,6 +161,10 @@ export async function fetchUnary(
         )
       );
     }
+    if (response.type === "opaqueredirect" || (response.status >= 300 && response.status < 400)) {
+      discardBody(response);
+      throw redirectError(url, response);
+    }
     return await read(response, aborted);
   } finally {
     if (timer !== undefined) clearTimeout(timer);
@@ -139,9 +172,24 @@ export async function fetchUnary(
   }
 }
 
+const defaultReader = grpcWebReader(DEFAULT_MAX_RECEIVE_MESSAGE_BYTES);
+
+/** A 3xx answer: never followed, so nothing (token, headers, request) reaches another origin. */
+function redirectError(url: string, response: Response): ConnectError {
+  const location = response.headers.get("location");
+  const status = response.type === "opaqueredirect" ? "a redirect" : `HTTP ${response.status}`;
+  return new ConnectError(
+    `${url} answered ${status}${location === null ? "" : ` to ${location.slice(0, 200)}`}, which silo-edge does not follow: ` +
+      "a gRPC endpoint never redirects, and following one could send the token elsewhere. Point `servers` (or the addressMap) at the final address",
+    Code.Unknown,
+    metadataOf(response.headers, undefined),
+  );
+}
+
 async function readUnaryResponse(
   response: Response,
   aborted: () => ConnectError | undefined,
+  maxReceiveMessageBytes: number,
 ): Promise<UnaryWireResult> {
   const header = response.headers;
   const headerStatus = header.get("grpc-status") ?? undefined;
@@ -171,7 +219,15 @@ async function readUnaryResponse(
       metadataOf(header, undefined),
     );
   }
-  const bytes = await readBodyBytes(response, aborted, () => metadataOf(header, undefined));
+  const metadata = (): Headers => metadataOf(header, undefined);
+  const bytes = await readBoundedBody(response, {
+    maxBytes: maxReceiveMessageBytes + GRPC_WEB_BODY_OVERHEAD_BYTES,
+    limitName: "maxReceiveMessageBytes",
+    limitBytes: maxReceiveMessageBytes,
+    aborted,
+    metadata,
+    inspect: grpcFrameLengthCheck(maxReceiveMessageBytes, "maxReceiveMessageBytes", metadata),
+  });
   let frames: UnaryGrpcBody;
   try {
     frames = splitUnaryGrpcBody(bytes, true);
@@ -203,26 +259,10 @@ async function readUnaryResponse(
       metadataOf(header, trailer),
     );
   }
-  return { header, trailer, bytes: frames.message };
-}
-
-/**
- * The whole response body. A body that breaks off is the caller's abort when there was one, else
- * UNAVAILABLE (the connection failed mid-response), with the response's metadata.
- */
-export async function readBodyBytes(
-  response: Response,
-  aborted: () => ConnectError | undefined,
-  metadata: () => Headers,
-): Promise<Uint8Array> {
-  try {
-    return new Uint8Array(await response.arrayBuffer());
-  } catch (e) {
-    throw (
-      aborted() ??
-      new ConnectError(`reading the response failed: ${e instanceof Error ? e.message : String(e)}`, Code.Unavailable, metadata(), undefined, e)
-    );
+  if (frames.message.byteLength > maxReceiveMessageBytes) {
+    throw receiveLimitError(`a response message of ${frames.message.byteLength} bytes`, "maxReceiveMessageBytes", maxReceiveMessageBytes, metadataOf(header, trailer));
   }
+  return { header, trailer, bytes: frames.message };
 }
 
 export function discardBody(response: Response): void {

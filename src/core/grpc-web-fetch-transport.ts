@@ -19,8 +19,10 @@ import {
   channelFetch,
   contentTypeProto,
   fetchUnary,
+  grpcWebReader,
   metadataOf,
   parseBaseUrl,
+  receiveLimit,
   setProtocolHeaders,
   userAgent,
 } from "./grpc-web-fetch-channel.js";
@@ -42,17 +44,23 @@ export interface GrpcWebFetchTransportOptions {
   interceptors?: Interceptor[];
   /** Deadline for calls that set no `timeoutMs`. Default: none (calls may wait forever). */
   defaultTimeoutMs?: number;
+  /**
+   * Largest response message accepted, in bytes; a larger one stops the read and fails the call
+   * with RESOURCE_EXHAUSTED. Default 128 MiB.
+   */
+  maxReceiveMessageBytes?: number;
 }
 
 /**
  * Creates a Connect `Transport` that speaks binary gRPC-web over `fetch`, for unary calls only.
- * It sets no `redirect`, `mode` or `credentials` on the request: workerd rejects
- * `redirect: "error"` and does not implement the other two.
+ * Redirects are never followed (`redirect: "manual"`; workerd rejects `"error"`): a 3xx answer
+ * fails the call. It sets no `mode` or `credentials`, which workerd does not implement.
  */
 export function createGrpcWebFetchTransport(options: GrpcWebFetchTransportOptions): Transport {
   const { baseUrl, interceptors = [], defaultTimeoutMs } = options;
   const fetchFn = channelFetch("createGrpcWebFetchTransport", options.fetch);
   const base = parseBaseUrl(baseUrl);
+  const read = grpcWebReader(receiveLimit(options.maxReceiveMessageBytes));
   const urls = new WeakMap<DescMethod, string>();
   const urlOf = (method: DescMethod): string => {
     let url = urls.get(method);
@@ -72,7 +80,7 @@ export function createGrpcWebFetchTransport(options: GrpcWebFetchTransportOption
     timeoutMs: number | undefined,
   ): Promise<UnaryResponse<I, O>> => {
     const body = frameRequest(method.input, message);
-    const { header, trailer, bytes: payload } = await fetchUnary(fetchFn, url, headers, body, signal, timeoutMs);
+    const { header, trailer, bytes: payload } = await fetchUnary(fetchFn, url, headers, body, signal, timeoutMs, read);
     const output = parseResponse(method.output, payload, () => metadataOf(header, trailer));
     return { stream: false, service: method.parent, method, message: output, header, trailer };
   };

@@ -11,14 +11,14 @@ const GRPC_UNSUPPORTED =
 export const platform: Platform = {
   defaultProtocol: "grpc-web",
   unsupported: (protocol) => (protocol === "grpc" ? GRPC_UNSUPPORTED : undefined),
-  createChannel({ baseUrl, protocol, fetch }: PlatformTransportOptions): UnaryChannel {
+  createChannel({ baseUrl, protocol, fetch, maxReceiveMessageBytes }: PlatformTransportOptions): UnaryChannel {
     // Looked up per call, so a fetch patched after the client was built (tests, polyfills) is used.
     const doFetch = fetch ?? ((input, init) => globalThis.fetch(input, init));
     switch (protocol) {
       case "grpc-web":
-        return createGrpcWebFetchChannel({ baseUrl, fetch: doFetch });
+        return createGrpcWebFetchChannel({ baseUrl, fetch: doFetch, maxReceiveMessageBytes });
       case "connect":
-        return createConnectFetchChannel({ baseUrl, fetch: doFetch });
+        return createConnectFetchChannel({ baseUrl, fetch: doFetch, maxReceiveMessageBytes });
       case "grpc":
         throw new SiloValidationError("protocol", GRPC_UNSUPPORTED);
     }

@@ -8,6 +8,7 @@ import type { SiloRequestView } from "./request-view.js";
 import type { SiloGRPCClient } from "./silo-client.js";
 import type { TenantResolver } from "./tenant-resolvers.js";
 import { checkBool, checkJobId, checkKnownKeys, checkObject, checkTenant } from "./validation.js";
+import { checkResolvedTenant } from "./resolved-tenant.js";
 
 /** What `onError` receives when a background enqueue fails. */
 export interface BackgroundEnqueueFailure {
@@ -30,7 +31,10 @@ export interface SiloScope {
   readonly tenant: string | undefined;
   /** The client behind this scope. */
   readonly client: SiloGRPCClient;
-  /** Enqueues a job for the request's tenant (or the tenant `options` name) and returns its handle. */
+  /**
+   * Enqueues a job for the request's tenant and returns its handle. `options.tenant` may only
+   * repeat it, unless the middleware was created with `allowTenantOverride: true`.
+   */
   enqueue<P = unknown>(options: EnqueueOptions<P>, callOptions?: CallOptions): Promise<JobHandle>;
   /**
    * Enqueues without making the response wait where the runtime can finish work after it
@@ -77,6 +81,12 @@ export interface SiloAdapterOptions<Raw = unknown> {
    */
   required?: boolean;
   /**
+   * Let a handler enqueue for another tenant than the request's (`enqueue({ tenant })`). Default
+   * false: a different `tenant` throws `SiloValidationError` for `tenant`, so a handler that
+   * passes user input along cannot write into another tenant's queue.
+   */
+  allowTenantOverride?: boolean;
+  /**
    * Called when an `enqueueInBackground` job could not be enqueued. Default: `console.error`
    * with the job id and tenant. Errors thrown here are logged, never rethrown.
    */
@@ -105,7 +115,7 @@ export interface SiloScopeFactory<Raw> {
   scopeFor(view: SiloRequestView<Raw>, context?: RequestContext): Promise<ScopeOutcome>;
 }
 
-const OPTION_KEYS = ["client", "tenant", "required", "onError"] as const;
+const OPTION_KEYS = ["client", "tenant", "required", "allowTenantOverride", "onError"] as const;
 
 /**
  * Checks an adapter's options and prepares its client. With `envPerRequest` (Hono, whose bindings
@@ -118,11 +128,12 @@ export function createScopeFactory<Raw>(
 ): SiloScopeFactory<Raw> {
   const o = checkObject("options", options);
   checkKnownKeys("", o, [...OPTION_KEYS, ...extraKeys]);
-  const { tenant: resolver, required = false, onError = logBackgroundFailure } = options;
+  const { tenant: resolver, required = false, allowTenantOverride = false, onError = logBackgroundFailure } = options;
   if (resolver !== undefined && typeof resolver !== "function") {
     throw new SiloValidationError("tenant", "must be a function of the request, e.g. fromHeader(\"x-tenant-id\")");
   }
   checkBool("required", required);
+  checkBool("allowTenantOverride", allowTenantOverride);
   if (typeof onError !== "function") throw new SiloValidationError("onError", "must be a function");
   if (required && resolver === undefined) {
     throw new SiloValidationError("tenant", "is needed with required: true (otherwise every request would be rejected)");
@@ -141,7 +152,7 @@ export function createScopeFactory<Raw>(
         throw err;
       }
       const client = clientFor(context.env);
-      return { ok: true, scope: createRequestScope({ client, tenant, onError, ...context }) };
+      return { ok: true, scope: createRequestScope({ client, tenant, onError, allowTenantOverride, ...context }) };
     },
   };
 }
@@ -156,7 +167,7 @@ export async function resolveTenant<Raw>(view: SiloRequestView<Raw>, resolver: T
     if (required) throw new SiloValidationError("tenant", "is required, and this request names none");
     return undefined;
   }
-  return checkTenant("tenant", value);
+  return checkResolvedTenant("tenant", value);
 }
 
 /** Options of `createRequestScope()`. */
@@ -166,11 +177,14 @@ export interface RequestScopeOptions extends Omit<RequestContext, "env"> {
   tenant: string | undefined;
   /** See `SiloAdapterOptions.onError`. Default: `console.error`. */
   onError?: (failure: BackgroundEnqueueFailure) => void | Promise<void>;
+  /** See `SiloAdapterOptions.allowTenantOverride`. Default false. */
+  allowTenantOverride?: boolean;
 }
 
 /** The scope of one request, for a tenant resolved already. */
-export function createRequestScope({ client, tenant, waitUntil, deadlineMs, onError = logBackgroundFailure }: RequestScopeOptions): SiloScope {
+export function createRequestScope({ client, tenant, waitUntil, deadlineMs, onError = logBackgroundFailure, allowTenantOverride = false }: RequestScopeOptions): SiloScope {
   checkTenant("tenant", tenant);
+  checkBool("allowTenantOverride", allowTenantOverride);
   const cap = <O extends CallOptions>(op: string, options: O | undefined): O | undefined => {
     const remaining = deadlineMs?.();
     if (remaining === undefined) return options;
@@ -198,6 +212,13 @@ export function createRequestScope({ client, tenant, waitUntil, deadlineMs, onEr
   };
   const withTenant = <P>(options: EnqueueOptions<P>): EnqueueOptions<P> => {
     const o = checkObject("options", options) as unknown as EnqueueOptions<P>;
+    if (o.tenant !== undefined && o.tenant !== tenant && !allowTenantOverride) {
+      throw new SiloValidationError(
+        "tenant",
+        `${JSON.stringify(String(o.tenant).slice(0, 80))} differs from this request's tenant (${tenant === undefined ? "the default tenant" : JSON.stringify(tenant)}); ` +
+          "a request scope enqueues only for its own tenant. Drop options.tenant, or create the middleware with allowTenantOverride: true",
+      );
+    }
     return o.tenant !== undefined || tenant === undefined ? o : { ...o, tenant };
   };
   const enqueue = async <P>(options: EnqueueOptions<P>, callOptions?: CallOptions): Promise<JobHandle> => {

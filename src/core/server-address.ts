@@ -35,6 +35,9 @@ export function parseServerAddress(field: string, value: unknown): string {
     if (s.includes("://") || s.includes("/")) {
       throw new SiloValidationError(field, `expected "host:port" without a scheme or path, got ${JSON.stringify(value)} (TLS is chosen with useTls)`);
     }
+    if (/[@?#\\\s%]/.test(s)) {
+      throw new SiloValidationError(field, `expected "host:port" without userinfo, query, fragment, spaces or escapes, got ${JSON.stringify(value)}`);
+    }
     const m = /^(\[[^\]]*\]|[^:]*)(?::(\d*))?$/.exec(s);
     if (!m) throw new SiloValidationError(field, `expected "host:port", got ${JSON.stringify(value)}`);
     const host = checkHost(field, m[1]);
@@ -58,9 +61,26 @@ export function parseServers(value: unknown): string[] {
   return list.map((v, i) => parseServerAddress(Array.isArray(value) ? `servers[${i}]` : "servers", v));
 }
 
+/**
+ * A node address the cluster advertises, a redirect names or an addressMap returns, strictly
+ * `host:port` (IPv6 in brackets): `undefined` for anything else, such as userinfo
+ * (`localhost:1@evil.example`), a path, query or fragment, a scheme, spaces or a missing port.
+ * Such a string would make a URL whose real host is not the one the checks saw.
+ */
+export function parseNodeAddress(value: unknown): string | undefined {
+  if (typeof value !== "string") return undefined;
+  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(value);
+  if (!m || !HOST.test(m[1]!)) return undefined;
+  const port = Number(m[2]);
+  return port >= 1 && port <= 65535 ? `${m[1]}:${port}` : undefined;
+}
+
 /** True for loopback hosts, where a cleartext token cannot be sniffed off the network. */
 export function isLoopbackAddress(address: string): boolean {
-  const host = address.slice(0, address.lastIndexOf(":")).replace(/^\[|\]$/g, "");
+  // Only a strict "host:port": "localhost:1@evil.example" names evil.example, not localhost.
+  const parsed = parseNodeAddress(address);
+  if (parsed === undefined) return false;
+  const host = parsed.slice(0, parsed.lastIndexOf(":")).replace(/^\[|\]$/g, "");
   // A full IPv4 literal only: a host name such as "127.example.com" can resolve anywhere.
   return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }

@@ -18,11 +18,12 @@ import type { Job, JobResult, JobStatus } from "./job-types.js";
 import { requestMayHaveBeenSent } from "./delivery-failure.js";
 import { jobFromWire, jobResultFromWire, jobStatusFromWire } from "./job-view.js";
 import { PROTOCOLS, type Protocol } from "./protocol.js";
-import { isLoopbackAddress, parseServers } from "./server-address.js";
+import { isLoopbackAddress, parseNodeAddress, parseServers } from "./server-address.js";
 import { createSiloRpc, type SiloRpc } from "./silo-rpc.js";
 import { hashTenantCached } from "./tenant-hash.js";
 import { Topology, type ShardRoute } from "./topology.js";
 import { currentTopology, markTopologyStale, peekTopology, refreshTopology, type TopologySource } from "./topology-cache.js";
+import { checkedNodeAddress, mayFollowRedirect, type TrustSource } from "./trusted-hosts.js";
 import { checkBool, checkCallOptions, checkHeaders, checkInt, checkJobId, checkKnownKeys, checkObject, checkSignal, checkTenant } from "./validation.js";
 
 /** The RPCs of one node: the generated Connect client's methods, on the hand-written codec. */
@@ -61,6 +62,7 @@ const CLIENT_KEYS = [
   "fetch",
   "headers",
   "allowInsecureToken",
+  "maxReceiveMessageBytes",
 ] as const;
 
 /** RPC clients shared by every SiloGRPCClient of the process, keyed by protocol and URL. */
@@ -122,7 +124,9 @@ export class SiloGRPCClient implements JobOperations {
   readonly #fetch: typeof globalThis.fetch | undefined;
   readonly #headers: Record<string, string>;
   readonly #allowInsecureToken: boolean;
+  readonly #maxReceiveMessageBytes: number | undefined;
   readonly #source: TopologySource;
+  readonly #trust: TrustSource;
   readonly #ownRpcClients = new Map<string, SiloRpcClient>();
   #fixedHeaders: Readonly<Record<string, string>> | undefined;
   /** `#rpcFor` by address, so a warm call builds no URL or cache key. */
@@ -152,6 +156,7 @@ export class SiloGRPCClient implements JobOperations {
     this.#fetch = o.fetch as typeof globalThis.fetch | undefined;
     this.#headers = o.headers === undefined ? {} : checkHeaders("headers", o.headers);
     this.#allowInsecureToken = o.allowInsecureToken === undefined ? false : checkBool("allowInsecureToken", o.allowInsecureToken);
+    this.#maxReceiveMessageBytes = o.maxReceiveMessageBytes === undefined ? undefined : checkInt("maxReceiveMessageBytes", o.maxReceiveMessageBytes, 1, Number.MAX_SAFE_INTEGER);
     let refreshIntervalMs: number = DEFAULTS.topologyRefreshIntervalMs;
     if (o.shardRouting !== undefined) {
       const r = checkObject("shardRouting", o.shardRouting);
@@ -172,6 +177,7 @@ export class SiloGRPCClient implements JobOperations {
       store: store as SiloClientOptions["topologyCache"],
       refreshIntervalMs,
     };
+    this.#trust = { servers: this.#servers, cached: () => peekTopology(this.#source), refresh: () => this.refreshTopology() };
   }
 
   /** The configured servers, never the token. */
@@ -258,12 +264,15 @@ export class SiloGRPCClient implements JobOperations {
     if (known !== undefined) return known;
     const own = this.#fetch !== undefined;
     const cache = own ? this.#ownRpcClients : sharedRpcClients;
-    const baseUrl = `${this.#useTls ? "https" : "http"}://${address}`;
-    const key = `${this.#protocol} ${baseUrl}`;
+    const baseUrl = `${this.#useTls ? "https" : "http"}://${checkedNodeAddress(address)}`;
+    const limit = this.#maxReceiveMessageBytes;
+    const key = `${this.#protocol} ${baseUrl}${limit === undefined ? "" : ` max=${limit}`}`;
     let client = cache.get(key);
     if (!client) {
       this.#checkTokenTransport(address, "the cluster topology");
-      client = createSiloRpc(platform.createChannel({ baseUrl, protocol: this.#protocol, ...(own ? { fetch: this.#fetch! } : {}) }));
+      client = createSiloRpc(
+        platform.createChannel({ baseUrl, protocol: this.#protocol, ...(own ? { fetch: this.#fetch! } : {}), ...(limit === undefined ? {} : { maxReceiveMessageBytes: limit }) }),
+      );
       cache.set(key, client);
     }
     this.#rpcByAddress.set(address, client);
@@ -364,12 +373,15 @@ export class SiloGRPCClient implements JobOperations {
           lastError = siloErr;
           markTopologyStale(this.#source.key);
           if (verdict.kind === "redirect") {
-            redirectTo = this.#mapAddress(verdict.address);
-            continue;
-          }
-          if (verdict.kind === "refresh") {
+            // Followed only to a node the configured servers' topology names (refreshed first when
+            // it does not): a redirect must not take the token to a host nobody configured.
+            if (await mayFollowRedirect(verdict.address, this.#trust)) {
+              redirectTo = this.#mapAddress(verdict.address);
+              continue;
+            }
+          } else if (verdict.kind === "refresh") {
             await this.refreshTopology().catch(() => undefined);
-          } else {
+          } else if (verdict.kind === "retry") {
             ambiguous ||= verdict.ambiguous;
             // Reconnect to a fresh view: the node may have gone, and its shards moved.
             await this.refreshTopology().catch(() => undefined);
@@ -602,7 +614,7 @@ function toAddressMap(value: unknown): ((advertised: string) => string) | undefi
   if (typeof value === "function") {
     return (advertised) => {
       const mapped = (value as (a: string) => unknown)(advertised);
-      if (typeof mapped !== "string" || mapped === "") {
+      if (typeof mapped !== "string" || parseNodeAddress(mapped) === undefined) {
         throw new SiloValidationError("addressMap", `returned ${JSON.stringify(mapped)} for ${advertised}; expected "host:port"`);
       }
       return mapped;
@@ -610,7 +622,7 @@ function toAddressMap(value: unknown): ((advertised: string) => string) | undefi
   }
   const map = checkObject("addressMap", value);
   for (const [k, v] of Object.entries(map)) {
-    if (typeof v !== "string") throw new SiloValidationError(`addressMap.${k}`, "must be a \"host:port\" string");
+    if (typeof v !== "string" || parseNodeAddress(v) === undefined) throw new SiloValidationError(`addressMap.${k}`, "must be a \"host:port\" string");
   }
   return (advertised) => (map[advertised] as string | undefined) ?? advertised;
 }

@@ -26,12 +26,32 @@ function describe(value: unknown): string {
   return typeof value === "object" ? (value === null ? "null" : "an object") : String(value);
 }
 
-/** A non-empty string of at most 64 characters (tenant, task group). */
+/**
+ * Length in Unicode code points, as the server counts (Rust's `chars().count()`): an emoji is
+ * one character, not two UTF-16 units.
+ */
+export function codePointLength(value: string): number {
+  let n = 0;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    // A high surrogate followed by a low one is one code point.
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < value.length) {
+      const d = value.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) i++;
+    }
+    n++;
+  }
+  return n;
+}
+
+/** A non-empty string of at most 64 characters, counted as code points (tenant, task group). */
 export function checkName(field: string, value: unknown): string {
   if (typeof value !== "string") throw new SiloValidationError(field, `must be a string, got ${describe(value)}`);
   if (value.length === 0) throw new SiloValidationError(field, "must not be empty");
+  // UTF-16 length >= code points, so the count is only needed above the limit.
   if (value.length > MAX_NAME_LENGTH) {
-    throw new SiloValidationError(field, `must be at most ${MAX_NAME_LENGTH} characters, got ${value.length}`);
+    const chars = codePointLength(value);
+    if (chars > MAX_NAME_LENGTH) throw new SiloValidationError(field, `must be at most ${MAX_NAME_LENGTH} characters, got ${chars}`);
   }
   return value;
 }
@@ -115,8 +135,8 @@ export function checkMetadata(field: string, value: unknown): Record<string, str
   for (const key of keys) {
     const v = obj[key];
     if (key.length === 0) throw new SiloValidationError(field, "keys must not be empty");
-    if (key.length >= MAX_METADATA_KEY_LENGTH) {
-      throw new SiloValidationError(field, `key ${describe(key)} must be shorter than ${MAX_METADATA_KEY_LENGTH} characters, got ${key.length}`);
+    if (key.length >= MAX_METADATA_KEY_LENGTH && codePointLength(key) >= MAX_METADATA_KEY_LENGTH) {
+      throw new SiloValidationError(field, `key ${describe(key)} must be shorter than ${MAX_METADATA_KEY_LENGTH} characters, got ${codePointLength(key)}`);
     }
     if (typeof v !== "string") throw new SiloValidationError(`${field}.${key}`, `must be a string, got ${describe(v)}`);
     if (v.length >= MAX_METADATA_VALUE_BYTES / 3 && utf8.encode(v).length >= MAX_METADATA_VALUE_BYTES) {

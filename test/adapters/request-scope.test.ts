@@ -157,8 +157,8 @@ describe("the request scope", () => {
   afterAll(() => server?.close());
   const shardOf = async (tenant: string): Promise<string> => (await client.getTopology()).shardForHash(hashTenant(tenant))?.id ?? "";
 
-  it("enqueues for the tenant the options name instead of the request's", async () => {
-    const scope = createRequestScope({ client, tenant: "request-tenant" });
+  it("enqueues for the tenant the options name instead of the request's, with allowTenantOverride", async () => {
+    const scope = createRequestScope({ client, tenant: "request-tenant", allowTenantOverride: true });
     const handle = await scope.enqueue({ payload: 1, taskGroup: "orders", tenant: "other-tenant" });
     expect(handle.tenant).toBe("other-tenant");
     expect(server.jobsOnShard(await shardOf("other-tenant"))).toContain(handle.id);

@@ -80,7 +80,7 @@ describe("createGrpcWebFetchTransport", () => {
     );
   });
 
-  it("uses the given fetch and sets no redirect, mode or credentials, which workerd rejects or ignores", async () => {
+  it("uses the given fetch with redirect \"manual\" and sets no mode or credentials, which workerd ignores", async () => {
     const inits: RequestInit[] = [];
     const recordingFetch: typeof fetch = (input, init) => {
       inits.push(init ?? {});
@@ -92,7 +92,8 @@ describe("createGrpcWebFetchTransport", () => {
     );
     await client.enqueue({ id: "f" }, { headers: { "x-test-echo": "1" }, timeoutMs: 1_000 });
     expect(inits).toHaveLength(1);
-    expect(Object.keys(inits[0] ?? {}).sort()).toEqual(["body", "headers", "method", "signal"]);
+    expect(Object.keys(inits[0] ?? {}).sort()).toEqual(["body", "headers", "method", "redirect", "signal"]);
+    expect(inits[0]?.redirect).toBe("manual");
   });
 
   it("fails with Unavailable when nothing listens", async () => {

@@ -1,0 +1,158 @@
+import type * as http from "node:http";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { SiloError, SiloGRPCClient, clearTopologyCache, type Protocol } from "silo-edge";
+import { DEFAULT_MAX_RECEIVE_MESSAGE_BYTES } from "../../src/core/bounded-body-reader.js";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { GetJobResponseSchema } from "../../src/gen/silo/v1/silo_pb.js";
+import { answer, grpcFrame, okContentType, startFetchServer, writeForever, type FetchServer } from "./fetch-server.js";
+import { measure, MiB } from "./heap-probe.js";
+
+/**
+ * A hostile server on the fetch transports (gRPC-web and Connect over HTTP/1.1) that sends too
+ * much, or too slowly. Every case must fail with a typed error within the deadline plus 1 s,
+ * with memory growth well under 64 MB, and the client must stop reading (the server sees the
+ * connection go). The receive limit is the upstream client's 128 MiB by default
+ * (typescript_client/src/client.ts: maxReceiveMessageLength).
+ */
+
+const DEADLINE_MS = 2_000;
+const SLACK_MS = 1_000;
+/** "Well under 64 MB". */
+const MAX_GROWTH = 32 * MiB;
+
+const zeros = new Uint8Array(64 * 1024);
+
+interface Case {
+  name: string;
+  /** The client's maxReceiveMessageBytes; undefined for the default. */
+  limit: (protocol: Protocol) => number | undefined;
+  script: (protocol: Protocol, closed: () => void) => (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void> | void;
+  code: SiloError["code"];
+  /** The message must say which limit was crossed. */
+  message: RegExp;
+}
+
+const cases: Case[] = [
+  {
+    name: "an endless body",
+    limit: () => 4 * MiB,
+    script: (protocol, closed) => async (_req, res) => {
+      res.on("close", closed);
+      res.writeHead(200, { "content-type": okContentType(protocol) });
+      await writeForever(res, zeros);
+    },
+    code: "resource_exhausted",
+    message: /maxReceiveMessageBytes \(4194304 bytes\)/,
+  },
+  {
+    name: "a 1 GB body",
+    // gRPC-web: the default limit, refused from the frame's declared length before its bytes
+    // arrive. Connect has no length prefix, so a smaller limit keeps the buffered part small.
+    limit: (protocol) => (protocol === "connect" ? 8 * MiB : undefined),
+    script: (protocol, closed) => async (_req, res) => {
+      res.on("close", closed);
+      res.writeHead(200, { "content-type": okContentType(protocol) });
+      if (protocol !== "connect") res.write(grpcFrame(0, new Uint8Array(0), 1024 * MiB).subarray(0, 5));
+      await writeForever(res, zeros, 1024 * MiB);
+    },
+    code: "resource_exhausted",
+    message: /maxReceiveMessageBytes/,
+  },
+  {
+    name: "a Content-Length of 1 TB",
+    limit: () => undefined,
+    script: (protocol, closed) => (_req, res) => {
+      res.on("close", closed);
+      res.writeHead(200, { "content-type": okContentType(protocol), "content-length": String(1024 * 1024 * MiB) });
+      res.write(zeros);
+      // ...and then nothing: the client must not wait for the rest.
+    },
+    code: "resource_exhausted",
+    message: new RegExp(`Content-Length of ${1024 * 1024 * MiB} bytes exceeds maxReceiveMessageBytes \\(${DEFAULT_MAX_RECEIVE_MESSAGE_BYTES} bytes\\)`),
+  },
+  {
+    name: "a slow drip of one byte every 100 ms, past the deadline",
+    limit: () => undefined,
+    script: (protocol, closed) => async (_req, res) => {
+      res.on("close", closed);
+      res.writeHead(200, { "content-type": okContentType(protocol) });
+      while (!res.destroyed) {
+        res.write(new Uint8Array(1));
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+    code: "deadline_exceeded",
+    message: /deadline/,
+  },
+];
+
+describe.each<Protocol>(["grpc-web", "connect"])("a hostile %s server", (protocol) => {
+  let server: FetchServer;
+
+  beforeAll(async () => {
+    server = await startFetchServer(protocol);
+  });
+  afterEach(() => clearTopologyCache());
+  afterAll(() => server.close());
+
+  it.each(cases)("sending $name fails fast, typed, with bounded memory, and the read is stopped", async ({ limit, script, code, message }) => {
+    let serverSawClose = false;
+    const sawClose = new Promise<void>((resolve) => {
+      server.script = script(protocol, () => {
+        serverSawClose = true;
+        resolve();
+      });
+    });
+    const maxReceiveMessageBytes = limit(protocol);
+    const client = new SiloGRPCClient({
+      servers: server.address,
+      useTls: false,
+      protocol,
+      timeoutMs: DEADLINE_MS,
+      maxRetries: 0,
+      ...(maxReceiveMessageBytes === undefined ? {} : { maxReceiveMessageBytes }),
+    });
+    await client.refreshTopology();
+
+    const { outcome, ms, peakGrowth } = await measure(() => client.getJob("job-1"));
+
+    expect(outcome).toBeInstanceOf(SiloError);
+    expect((outcome as SiloError).code).toBe(code);
+    expect((outcome as SiloError).message).toMatch(message);
+    expect(ms).toBeLessThanOrEqual(DEADLINE_MS + SLACK_MS);
+    expect(peakGrowth).toBeLessThan(MAX_GROWTH);
+    // The client cancelled the body: the server sees the connection end instead of writing on.
+    await Promise.race([sawClose, new Promise((r) => setTimeout(r, SLACK_MS))]);
+    expect(serverSawClose).toBe(true);
+  });
+
+  it.each([
+    ["exactly at", 0, "job-"],
+    ["one byte over", -1, null],
+  ] as const)("reads a message %s maxReceiveMessageBytes in full, and refuses one byte more", async (_name, delta, want) => {
+    const message = toBinary(GetJobResponseSchema, create(GetJobResponseSchema, { id: `job-${"x".repeat(100_000)}` }));
+    server.script = (_req, res) => answer(res, protocol, message);
+    const client = new SiloGRPCClient({
+      servers: server.address,
+      useTls: false,
+      protocol,
+      timeoutMs: DEADLINE_MS,
+      maxRetries: 0,
+      maxReceiveMessageBytes: message.byteLength + delta,
+    });
+    const outcome = await client.getJob("job-1").catch((e: unknown) => e);
+    if (want === null) {
+      expect(outcome).toBeInstanceOf(SiloError);
+      expect((outcome as SiloError).code).toBe("resource_exhausted");
+    } else {
+      expect((outcome as { id: string }).id.startsWith(want)).toBe(true);
+      expect((outcome as { id: string }).id).toHaveLength(100_004);
+    }
+  });
+
+  it("rejects a maxReceiveMessageBytes that is not a positive integer before any call", () => {
+    for (const bad of [0, -1, 1.5, "1000", Number.NaN]) {
+      expect(() => new SiloGRPCClient({ servers: server.address, useTls: false, protocol, maxReceiveMessageBytes: bad as number })).toThrow(/maxReceiveMessageBytes/);
+    }
+  });
+});
