@@ -4,8 +4,8 @@ import { encodeGrpcFrame, splitUnaryGrpcBody } from "../core/grpc-frame.js";
 import { codeFromHttpStatus, decodeGrpcMessage, encodeGrpcTimeout, errorFromGrpcStatus } from "../core/grpc-status.js";
 import { Http2DeliveryFailure } from "../core/delivery-failure.js";
 import { sealGrpcFrame, type UnaryBytesOptions, type UnaryBytesResponse, type UnaryChannel } from "../core/unary-channel.js";
-import { ErrorCode } from "./h2/frames.js";
-import { H2Stream, type H2Headers, type H2StreamHandler } from "./h2/client-connection.js";
+import { ErrorCode } from "../core/h2/frames.js";
+import { H2Stream, type H2Headers, type H2StreamHandler } from "../core/h2/client-connection.js";
 import { contentTypeProto, GrpcRequestHeaders, protocolHeaders, userAgent, type RequestHeaderRecord } from "./grpc-request-headers.js";
 import {
   dropSession,
@@ -17,7 +17,7 @@ import {
 } from "./http2-session-pool.js";
 import type { Http2SessionTarget, PooledHttp2Session } from "./http2-session-pool.js";
 
-// Unary gRPC over our own HTTP/2 client connection (h2/client-connection.ts), without protobuf:
+// Unary gRPC over our own HTTP/2 client connection (core/h2/client-connection.ts), without protobuf:
 // framed bytes in, bytes out. The Connect `Transport` of grpc-http2-transport.ts and the
 // client's `SiloRpc` both run on it.
 
@@ -282,8 +282,8 @@ class UnaryCall implements H2StreamHandler {
   deadlineAt = Infinity;
   private responseHeaders: H2Headers | undefined;
   private trailers: H2Headers | undefined;
-  private chunk: Buffer | undefined;
-  private chunks: Buffer[] | undefined;
+  private chunk: Uint8Array | undefined;
+  private chunks: Uint8Array[] | undefined;
 
   constructor(
     private readonly state: TransportState,
@@ -366,7 +366,7 @@ class UnaryCall implements H2StreamHandler {
     }
   }
 
-  onData(chunk: Buffer, endStream: boolean): void {
+  onData(chunk: Uint8Array, endStream: boolean): void {
     if (chunk.length > 0) {
       if (this.chunk === undefined) this.chunk = chunk;
       else (this.chunks ??= [this.chunk]).push(chunk);

@@ -63,7 +63,7 @@ type HeadersInit = ConstructorParameters<typeof Headers>[0];
 /**
  * Creates a Connect `Transport` that speaks gRPC over HTTP/2, with connections pooled per origin
  * and shared by all transports. Unary calls run on {@link createGrpcHttp2Channel} (the package's
- * own HTTP/2 client, see h2/client-connection.ts); streaming calls go to connect-node's gRPC
+ * own HTTP/2 client, see core/h2/client-connection.ts); streaming calls go to connect-node's gRPC
  * transport (over `node:http2`), loaded on first use.
  */
 export function createGrpcHttp2Transport(options: GrpcHttp2TransportOptions): Transport {

@@ -1,5 +1,6 @@
 import type { ConnectionOptions } from "node:tls";
-import { Http2ClientConnection } from "./h2/client-connection.js";
+import { Http2ClientConnection } from "../core/h2/client-connection.js";
+import { nodeByteStream } from "./h2/node-byte-stream.js";
 
 /**
  * One pooled HTTP/2 session. Sessions live at module scope, keyed by origin (plus TLS options
@@ -44,12 +45,13 @@ export function openSession(target: Http2SessionTarget): PooledHttp2Session {
   const previous = pool.get(target.key);
   if (previous !== undefined) dropSession(previous);
   const url = new URL(target.origin);
-  const session = new Http2ClientConnection({
+  const socket = nodeByteStream({
     protocol: url.protocol === "https:" ? "https:" : "http:",
     hostname: url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname,
     port: url.port === "" ? (url.protocol === "https:" ? 443 : 80) : Number(url.port),
     tlsOptions: target.tlsOptions,
   });
+  const session = new Http2ClientConnection(socket, { defer: process.nextTick });
   const entry: PooledHttp2Session = {
     key: target.key,
     session,

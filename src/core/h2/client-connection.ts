@@ -1,5 +1,4 @@
-import * as net from "node:net";
-import * as tls from "node:tls";
+import type { ByteStream, ByteStreamEvents, OpenByteStream } from "./byte-stream.js";
 import { HpackDecoder, HpackError } from "./hpack.js";
 import {
   CLIENT_PREFACE,
@@ -19,12 +18,17 @@ import {
   settingsFrame,
   windowUpdateFrame,
   writeFrameHeader,
+  writeUint32,
 } from "./frames.js";
 
-// A client-side HTTP/2 connection (RFC 9113) over one socket, for unary request/response
+// A client-side HTTP/2 connection (RFC 9113) over one byte stream, for unary request/response
 // exchanges: everything the gRPC channel needs and nothing else. `node:http2` costs two to three
 // times the CPU per call (a Duplex stream, async-hooks wrappers and nghttp2 callbacks per
 // request); here a call is one buffer written and a few frames parsed.
+//
+// Runtime-neutral: Uint8Array only, no `node:` modules. The socket is an OpenByteStream
+// (byte-stream.ts) that the runtime supplies; the frame codec lives in frames.ts and HPACK in
+// hpack.ts, so this file holds only connection state (Go's ClientConn).
 //
 // Covered: h2c with prior knowledge and h2 over TLS (ALPN), HPACK (stateless literal encoding,
 // full decoding), connection and stream flow control in both directions, CONTINUATION,
@@ -41,7 +45,7 @@ export interface H2StreamHandler {
   /** A HEADERS block (response headers, then trailers) arrived; `endStream` ends the stream. */
   onHeaders(headers: H2Headers, endStream: boolean): void;
   /** Response body bytes; `endStream` ends the stream. The chunk may share memory with a socket read. */
-  onData(chunk: Buffer, endStream: boolean): void;
+  onData(chunk: Uint8Array, endStream: boolean): void;
   /** Terminal: the server reset the stream with an HTTP/2 error code. */
   onReset(errorCode: number): void;
   /**
@@ -81,13 +85,12 @@ export class H2Stream {
 }
 
 /** Options of {@link Http2ClientConnection}. */
-export interface H2ConnectOptions {
-  /** `http:` (h2c, prior knowledge) or `https:` (h2 over TLS with ALPN). */
-  readonly protocol: "http:" | "https:";
-  readonly hostname: string;
-  readonly port: number;
-  /** TLS options (CA, servername, ...) for `https:`. */
-  readonly tlsOptions?: tls.ConnectionOptions | undefined;
+export interface H2ConnectionOptions {
+  /**
+   * Runs the batched socket write soon after the frames of one tick were queued. Default
+   * `queueMicrotask`; Node passes `process.nextTick`, which batches across promise callbacks too.
+   */
+  readonly defer?: ((callback: () => void) => void) | undefined;
 }
 
 /** Receive window we grant each stream; large enough that a unary response never waits for it. */
@@ -135,7 +138,8 @@ export class Http2ClientConnection {
   onGoaway: (() => void) | undefined;
   onClose: (() => void) | undefined;
 
-  private readonly socket: net.Socket;
+  private readonly socket: ByteStream;
+  private readonly defer: (callback: () => void) => void;
   private readonly decoder = new HpackDecoder();
   private readonly streams = new Map<number, H2Stream>();
   private readonly queued: H2Stream[] = [];
@@ -146,64 +150,41 @@ export class Http2ClientConnection {
   private peerMaxFrameSize = DEFAULT_MAX_FRAME_SIZE;
   private connSendWindow = DEFAULT_WINDOW;
   private recvConnUnacked = 0;
-  private input: Buffer | undefined;
-  private outgoing: Buffer[] = [];
+  private input: Uint8Array | undefined;
+  private outgoing: Uint8Array[] = [];
   private flushScheduled = false;
   /** Stream id and fragments of a header block awaiting CONTINUATION. */
-  private continuing: { streamId: number; endStream: boolean; parts: Buffer[]; size: number } | undefined;
-  private readonly pings = new Map<string, (error: Error | null) => void>();
+  private continuing: { streamId: number; endStream: boolean; parts: Uint8Array[]; size: number } | undefined;
+  private readonly pings = new Map<number, (error: Error | null) => void>();
   private pingCounter = 0;
   private closeCallbacks: Array<() => void> = [];
 
-  constructor(options: H2ConnectOptions) {
-    const { protocol, hostname, port, tlsOptions } = options;
-    if (protocol === "https:") {
-      const servername = tlsOptions?.servername ?? (net.isIP(hostname) === 0 ? hostname : undefined);
-      this.socket = tls.connect({
-        ...tlsOptions,
-        host: hostname,
-        port,
-        ALPNProtocols: ["h2"],
-        ...(servername === undefined ? {} : { servername }),
-      });
-      this.socket.once("secureConnect", () => {
-        if ((this.socket as tls.TLSSocket).alpnProtocol !== "h2") {
-          this.destroy(new Error(`${hostname}:${port} did not negotiate HTTP/2 (ALPN "h2") over TLS`));
-          return;
-        }
-        this.connected = true;
-      });
-    } else {
-      this.socket = net.connect({ host: hostname, port });
-      this.socket.once("connect", () => {
-        this.connected = true;
-      });
-    }
-    this.socket.setNoDelay(true);
-    this.socket.on("data", (chunk: Buffer) => this.receive(chunk));
-    this.socket.on("error", (error) => {
-      // A TLS server that speaks only HTTP/1.1 rejects the "h2" ALPN offer with this alert.
-      if (/no application protocol/i.test(error.message)) {
-        error = new Error(`${hostname}:${port} did not negotiate HTTP/2 (ALPN "h2") over TLS: ${error.message}`, { cause: error });
-      }
-      this.destroy(error);
-    });
-    this.socket.on("close", () => this.destroy(undefined));
+  constructor(open: OpenByteStream, options: H2ConnectionOptions = {}) {
+    this.defer = options.defer ?? queueMicrotask;
+    const events: ByteStreamEvents = {
+      onOpen: () => {
+        if (!this.destroyed) this.connected = true;
+      },
+      onData: (chunk) => this.receive(chunk),
+      onClose: (error) => this.destroy(error),
+    };
+    this.socket = open(events);
     // Preface, our settings and the connection window, before anything else.
-    const preface = Buffer.allocUnsafe(CLIENT_PREFACE.length);
-    preface.write(CLIENT_PREFACE, "latin1");
-    this.socket.write(
-      Buffer.concat([preface, OUR_SETTINGS, windowUpdateFrame(0, CONNECTION_WINDOW - DEFAULT_WINDOW)]),
-    );
+    const windowUpdate = windowUpdateFrame(0, CONNECTION_WINDOW - DEFAULT_WINDOW);
+    const first = new Uint8Array(CLIENT_PREFACE.length + OUR_SETTINGS.length + windowUpdate.length);
+    for (let i = 0; i < CLIENT_PREFACE.length; i++) first[i] = CLIENT_PREFACE.charCodeAt(i);
+    first.set(OUR_SETTINGS, CLIENT_PREFACE.length);
+    first.set(windowUpdate, CLIENT_PREFACE.length + OUR_SETTINGS.length);
+    this.socket.write(first);
   }
 
   /** Keep (or stop keeping) the process alive for this socket. */
   ref(): void {
-    this.socket.ref();
+    this.socket.ref?.();
   }
 
   unref(): void {
-    this.socket.unref();
+    this.socket.unref?.();
   }
 
   /**
@@ -237,9 +218,10 @@ export class Http2ClientConnection {
   /** Sends a PING; `callback` gets null when the peer answered, an error when the connection failed. */
   ping(callback: (error: Error | null) => void): boolean {
     if (this.destroyed) return false;
-    const payload = Buffer.alloc(8);
-    payload.writeUInt32BE(++this.pingCounter >>> 0, 4);
-    this.pings.set(payload.toString("latin1"), callback);
+    const payload = new Uint8Array(8);
+    const id = ++this.pingCounter >>> 0;
+    writeUint32(payload, 4, id);
+    this.pings.set(id, callback);
     this.write(controlFrame(FrameType.PING, 0, 0, payload));
     return true;
   }
@@ -297,18 +279,18 @@ export class Http2ClientConnection {
   }
 
   /** HEADERS (and CONTINUATION) frames for a stream, ending it when there is no body. */
-  private headersFrames(stream: H2Stream): Buffer {
+  private headersFrames(stream: H2Stream): Uint8Array {
     const block = stream.headerBlock;
     const endStream = stream.body.length === 0 ? Flag.END_STREAM : 0;
     const max = this.peerMaxFrameSize;
     if (block.length <= max) {
-      const frame = Buffer.allocUnsafe(FRAME_HEADER_LENGTH + block.length);
+      const frame = new Uint8Array(FRAME_HEADER_LENGTH + block.length);
       writeFrameHeader(frame, 0, block.length, FrameType.HEADERS, endStream | Flag.END_HEADERS, stream.id);
       frame.set(block, FRAME_HEADER_LENGTH);
       return frame;
     }
     const count = Math.ceil(block.length / max);
-    const frame = Buffer.allocUnsafe(FRAME_HEADER_LENGTH * count + block.length);
+    const frame = new Uint8Array(FRAME_HEADER_LENGTH * count + block.length);
     let o = 0;
     for (let i = 0, at = 0; i < count; i++, at += max) {
       const part = block.subarray(at, at + max);
@@ -332,7 +314,7 @@ export class Http2ClientConnection {
       const chunk = stream.takeBody(n);
       stream.sendWindow -= n;
       this.connSendWindow -= n;
-      const frame = Buffer.allocUnsafe(FRAME_HEADER_LENGTH + n);
+      const frame = new Uint8Array(FRAME_HEADER_LENGTH + n);
       writeFrameHeader(frame, 0, n, FrameType.DATA, stream.bodyRemaining === 0 ? Flag.END_STREAM : 0, stream.id);
       frame.set(chunk, FRAME_HEADER_LENGTH);
       this.write(frame);
@@ -348,13 +330,15 @@ export class Http2ClientConnection {
   }
 
   /** Queues bytes for the socket; everything queued in one tick goes out in one write. */
-  private write(frame: Buffer): void {
+  private write(frame: Uint8Array): void {
     this.outgoing.push(frame);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      process.nextTick(flushOutgoing, this);
+      this.defer(this.flushBound);
     }
   }
+
+  private readonly flushBound = (): void => this.flush();
 
   /** @internal */
   flush(): void {
@@ -362,7 +346,7 @@ export class Http2ClientConnection {
     const frames = this.outgoing;
     if (frames.length === 0 || this.destroyed) return;
     this.outgoing = [];
-    this.socket.write(frames.length === 1 ? frames[0]! : Buffer.concat(frames));
+    this.socket.write(frames.length === 1 ? frames[0]! : concatBytes(frames));
   }
 
   private endSocket(): void {
@@ -393,10 +377,11 @@ export class Http2ClientConnection {
 
   // ---- receiving ----
 
-  private receive(chunk: Buffer): void {
+  private receive(chunk: Uint8Array): void {
+    if (this.destroyed) return;
     let buf = chunk;
     if (this.input !== undefined) {
-      buf = Buffer.concat([this.input, chunk]);
+      buf = concatBytes([this.input, chunk]);
       this.input = undefined;
     }
     let offset = 0;
@@ -437,7 +422,7 @@ export class Http2ClientConnection {
     this.destroy(new Error(`HTTP/2 protocol error from the server: ${error.message}`));
   }
 
-  private frame(type: number, flags: number, streamId: number, payload: Buffer): void {
+  private frame(type: number, flags: number, streamId: number, payload: Uint8Array): void {
     if (this.continuing !== undefined && type !== FrameType.CONTINUATION) {
       throw new H2ProtocolError("expected CONTINUATION", ErrorCode.PROTOCOL_ERROR);
     }
@@ -484,7 +469,7 @@ export class Http2ClientConnection {
     return stream;
   }
 
-  private dataFrame(flags: number, streamId: number, payload: Buffer): void {
+  private dataFrame(flags: number, streamId: number, payload: Uint8Array): void {
     const stream = this.streamFor(streamId, "DATA");
     // Flow control counts the whole payload, padding included, and closed streams too.
     this.recvConnUnacked += payload.length;
@@ -507,7 +492,7 @@ export class Http2ClientConnection {
     stream.handler.onData(data, endStream);
   }
 
-  private headersFrame(flags: number, streamId: number, payload: Buffer): void {
+  private headersFrame(flags: number, streamId: number, payload: Uint8Array): void {
     let block = unpad(flags, payload);
     if ((flags & Flag.PRIORITY) !== 0) {
       if (block.length < 5) throw new H2ProtocolError("HEADERS too short for its priority", ErrorCode.FRAME_SIZE_ERROR);
@@ -521,7 +506,7 @@ export class Http2ClientConnection {
     this.headerBlock(streamId, endStream, block);
   }
 
-  private continuationFrame(flags: number, streamId: number, payload: Buffer): void {
+  private continuationFrame(flags: number, streamId: number, payload: Uint8Array): void {
     const c = this.continuing;
     if (c === undefined || c.streamId !== streamId) {
       throw new H2ProtocolError("unexpected CONTINUATION", ErrorCode.PROTOCOL_ERROR);
@@ -533,7 +518,7 @@ export class Http2ClientConnection {
     }
     if ((flags & Flag.END_HEADERS) === 0) return;
     this.continuing = undefined;
-    this.headerBlock(streamId, c.endStream, Buffer.concat(c.parts));
+    this.headerBlock(streamId, c.endStream, concatBytes(c.parts));
   }
 
   private headerBlock(streamId: number, endStream: boolean, block: Uint8Array): void {
@@ -571,7 +556,7 @@ export class Http2ClientConnection {
     this.streamEnded();
   }
 
-  private rstStreamFrame(streamId: number, payload: Buffer): void {
+  private rstStreamFrame(streamId: number, payload: Uint8Array): void {
     if (payload.length !== 4) throw new H2ProtocolError("RST_STREAM of the wrong size", ErrorCode.FRAME_SIZE_ERROR);
     const stream = this.streamFor(streamId, "RST_STREAM");
     if (stream === undefined) return;
@@ -582,7 +567,7 @@ export class Http2ClientConnection {
     stream.handler.onReset(readUint32(payload, 0));
   }
 
-  private settingsFrame(flags: number, streamId: number, payload: Buffer): void {
+  private settingsFrame(flags: number, streamId: number, payload: Uint8Array): void {
     if (streamId !== 0) throw new H2ProtocolError("SETTINGS on a stream", ErrorCode.PROTOCOL_ERROR);
     if ((flags & Flag.ACK) !== 0) {
       if (payload.length !== 0) throw new H2ProtocolError("SETTINGS ack with a payload", ErrorCode.FRAME_SIZE_ERROR);
@@ -620,14 +605,15 @@ export class Http2ClientConnection {
     this.streamEnded();
   }
 
-  private pingFrame(flags: number, streamId: number, payload: Buffer): void {
+  private pingFrame(flags: number, streamId: number, payload: Uint8Array): void {
     if (streamId !== 0) throw new H2ProtocolError("PING on a stream", ErrorCode.PROTOCOL_ERROR);
     if (payload.length !== 8) throw new H2ProtocolError("PING of the wrong size", ErrorCode.FRAME_SIZE_ERROR);
     if ((flags & Flag.ACK) === 0) {
       this.write(controlFrame(FrameType.PING, Flag.ACK, 0, payload));
       return;
     }
-    const key = payload.toString("latin1");
+    // Our pings carry their id in the low four octets and zeros in the high four.
+    const key = readUint32(payload, 0) === 0 ? readUint32(payload, 4) : -1;
     const callback = this.pings.get(key);
     if (callback !== undefined) {
       this.pings.delete(key);
@@ -635,7 +621,7 @@ export class Http2ClientConnection {
     }
   }
 
-  private goawayFrame(streamId: number, payload: Buffer): void {
+  private goawayFrame(streamId: number, payload: Uint8Array): void {
     if (streamId !== 0) throw new H2ProtocolError("GOAWAY on a stream", ErrorCode.PROTOCOL_ERROR);
     if (payload.length < 8) throw new H2ProtocolError("GOAWAY too short", ErrorCode.FRAME_SIZE_ERROR);
     const lastStreamId = readUint31(payload, 0);
@@ -654,7 +640,7 @@ export class Http2ClientConnection {
     if (this.streams.size === 0) this.endSocket();
   }
 
-  private windowUpdateFrame(streamId: number, payload: Buffer): void {
+  private windowUpdateFrame(streamId: number, payload: Uint8Array): void {
     if (payload.length !== 4) throw new H2ProtocolError("WINDOW_UPDATE of the wrong size", ErrorCode.FRAME_SIZE_ERROR);
     const increment = readUint31(payload, 0);
     if (streamId === 0) {
@@ -671,12 +657,21 @@ export class Http2ClientConnection {
   }
 }
 
-function flushOutgoing(connection: Http2ClientConnection): void {
-  connection.flush();
+/** Joins byte arrays into one. */
+function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const part of parts) length += part.length;
+  const out = new Uint8Array(length);
+  let o = 0;
+  for (const part of parts) {
+    out.set(part, o);
+    o += part.length;
+  }
+  return out;
 }
 
 /** The payload of a DATA or HEADERS frame without its padding. */
-function unpad(flags: number, payload: Buffer): Buffer {
+function unpad(flags: number, payload: Uint8Array): Uint8Array {
   if ((flags & Flag.PADDED) === 0) return payload;
   if (payload.length < 1) throw new H2ProtocolError("padded frame without a pad length", ErrorCode.FRAME_SIZE_ERROR);
   const padLength = payload[0]!;
