@@ -1,4 +1,5 @@
 import type { ConnectionOptions } from "node:tls";
+import type { H2Limits } from "../core/h2/limits.js";
 import { Http2ClientConnection } from "../core/h2/client-connection.js";
 import { nodeByteStream } from "./h2/node-byte-stream.js";
 
@@ -29,6 +30,8 @@ export interface Http2SessionTarget {
   readonly origin: string;
   readonly tlsOptions: ConnectionOptions | undefined;
   readonly idleTimeoutMs: number;
+  /** HTTP/2 flood and size limits of the connections opened for this target. Default: H2Limits' defaults. */
+  readonly limits?: H2Limits | undefined;
 }
 
 const pool = new Map<string, PooledHttp2Session>();
@@ -51,7 +54,7 @@ export function openSession(target: Http2SessionTarget): PooledHttp2Session {
     port: url.port === "" ? (url.protocol === "https:" ? 443 : 80) : Number(url.port),
     tlsOptions: target.tlsOptions,
   });
-  const session = new Http2ClientConnection(socket, { defer: process.nextTick });
+  const session = new Http2ClientConnection(socket, { defer: process.nextTick, limits: target.limits });
   const entry: PooledHttp2Session = {
     key: target.key,
     session,

@@ -17,6 +17,8 @@
 // - `end()` after the core's last bytes (a graceful close: flush, then FIN); `destroy()` drops
 //   everything at once. Neither may throw; neither has to call `onClose` (the core already
 //   knows), but may.
+// - `bufferedAmount` is optional: bytes the adapter holds unsent. The core uses it to bound the
+//   acknowledgements it queues for a peer that stopped reading.
 // - `ref`/`unref` are optional: Node uses them so an idle pooled connection does not keep the
 //   process alive. Runtimes without the notion leave them out.
 // - Writes never throw; a failed write surfaces as `onClose(error)`.
@@ -39,6 +41,12 @@ export interface ByteStream {
   end(): void;
   /** Closes at once, dropping anything unsent. */
   destroy(): void;
+  /**
+   * Bytes written but not yet taken by the transport (Node's `writableLength`). Lets the core
+   * tell a peer that stops reading from one that is merely busy; without it the core assumes
+   * every write is taken at once.
+   */
+  bufferedAmount?(): number;
   /** Keep the host process alive while this stream is open (Node only). */
   ref?(): void;
   /** Let the host process exit although this stream is open (Node only). */

@@ -1,5 +1,7 @@
 import type { ByteStream, ByteStreamEvents, OpenByteStream } from "./byte-stream.js";
 import { HpackDecoder, HpackError } from "./hpack.js";
+import { resolveH2Limits, type H2Limits } from "./limits.js";
+import { H2ProtocolError } from "./protocol-error.js";
 import {
   CLIENT_PREFACE,
   DEFAULT_MAX_FRAME_SIZE,
@@ -49,6 +51,11 @@ export interface H2StreamHandler {
   /** Terminal: the server reset the stream with an HTTP/2 error code. */
   onReset(errorCode: number): void;
   /**
+   * Terminal: the server's response broke a per-stream limit (a header list over
+   * `maxHeaderListSize`); we reset the stream. The server did receive the request.
+   */
+  onStreamError(error: H2ProtocolError): void;
+  /**
    * Terminal: the connection failed or went away under the stream. `mayHaveBeenSent` is false
    * when the server provably never saw the request (never written, refused by GOAWAY).
    */
@@ -66,6 +73,16 @@ export class H2Stream {
   sendWindow = 0;
   private bodyOffset = 0;
   recvUnacked = 0;
+  /** What the server may still send on this stream before our next WINDOW_UPDATE. */
+  recvWindow = STREAM_WINDOW;
+  /** Bytes the server may send on this stream in all: the initial window plus our updates. */
+  recvGranted = STREAM_WINDOW;
+  /**
+   * Most response body bytes (DATA payloads, padding included) the handler will take. Once the
+   * windows granted reach it, no more WINDOW_UPDATEs go out for the stream, so a server that
+   * keeps sending breaks flow control. Default: unbounded.
+   */
+  recvBudget = Infinity;
 
   constructor(
     readonly headerBlock: Uint8Array,
@@ -91,36 +108,20 @@ export interface H2ConnectionOptions {
    * `queueMicrotask`; Node passes `process.nextTick`, which batches across promise callbacks too.
    */
   readonly defer?: ((callback: () => void) => void) | undefined;
+  /** Flood and size limits; each field defaults as documented in {@link H2Limits}. */
+  readonly limits?: Partial<H2Limits> | undefined;
 }
 
 /** Receive window we grant each stream; large enough that a unary response never waits for it. */
 const STREAM_WINDOW = 1 << 20;
 /** Receive window we grant the connection. */
 const CONNECTION_WINDOW = 16 << 20;
-/** Largest header list (decoded) we accept in one block. */
-const MAX_HEADER_LIST_SIZE = 64 << 10;
-/** Largest HEADERS + CONTINUATION block we buffer. */
-const MAX_HEADER_BLOCK = 256 << 10;
 /** Last client stream id (2^31 - 1 is odd). */
 const MAX_STREAM_ID = MAX_WINDOW;
 
-const OUR_SETTINGS = settingsFrame([
-  [Setting.ENABLE_PUSH, 0],
-  [Setting.INITIAL_WINDOW_SIZE, STREAM_WINDOW],
-  [Setting.MAX_HEADER_LIST_SIZE, MAX_HEADER_LIST_SIZE],
-]);
 const SETTINGS_ACK = controlFrame(FrameType.SETTINGS, Flag.ACK, 0, new Uint8Array(0));
 
-/** Raised for a peer that breaks the protocol; the connection is closed with its code. */
-export class H2ProtocolError extends Error {
-  override readonly name = "H2ProtocolError";
-  constructor(
-    message: string,
-    readonly errorCode: number,
-  ) {
-    super(message);
-  }
-}
+export { H2ProtocolError };
 
 /**
  * One HTTP/2 connection. Lifecycle hooks (`onGoaway`, `onClose`) are plain
@@ -150,17 +151,25 @@ export class Http2ClientConnection {
   private peerMaxFrameSize = DEFAULT_MAX_FRAME_SIZE;
   private connSendWindow = DEFAULT_WINDOW;
   private recvConnUnacked = 0;
+  /** What the server may still send on the connection before our next WINDOW_UPDATE. */
+  private recvConnWindow = CONNECTION_WINDOW;
+  private readonly limits: H2Limits;
+  /** SETTINGS/PING acks queued since the socket was last seen with nothing unsent. */
+  private acksQueued = 0;
   private input: Uint8Array | undefined;
   private outgoing: Uint8Array[] = [];
   private flushScheduled = false;
   /** Stream id and fragments of a header block awaiting CONTINUATION. */
-  private continuing: { streamId: number; endStream: boolean; parts: Uint8Array[]; size: number } | undefined;
+  private continuing:
+    | { streamId: number; endStream: boolean; parts: Uint8Array[]; size: number; continuations: number }
+    | undefined;
   private readonly pings = new Map<number, (error: Error | null) => void>();
   private pingCounter = 0;
   private closeCallbacks: Array<() => void> = [];
 
   constructor(open: OpenByteStream, options: H2ConnectionOptions = {}) {
     this.defer = options.defer ?? queueMicrotask;
+    this.limits = resolveH2Limits(options.limits);
     const events: ByteStreamEvents = {
       onOpen: () => {
         if (!this.destroyed) this.connected = true;
@@ -170,11 +179,16 @@ export class Http2ClientConnection {
     };
     this.socket = open(events);
     // Preface, our settings and the connection window, before anything else.
+    const settings = settingsFrame([
+      [Setting.ENABLE_PUSH, 0],
+      [Setting.INITIAL_WINDOW_SIZE, STREAM_WINDOW],
+      [Setting.MAX_HEADER_LIST_SIZE, this.limits.maxHeaderListSize],
+    ]);
     const windowUpdate = windowUpdateFrame(0, CONNECTION_WINDOW - DEFAULT_WINDOW);
-    const first = new Uint8Array(CLIENT_PREFACE.length + OUR_SETTINGS.length + windowUpdate.length);
+    const first = new Uint8Array(CLIENT_PREFACE.length + settings.length + windowUpdate.length);
     for (let i = 0; i < CLIENT_PREFACE.length; i++) first[i] = CLIENT_PREFACE.charCodeAt(i);
-    first.set(OUR_SETTINGS, CLIENT_PREFACE.length);
-    first.set(windowUpdate, CLIENT_PREFACE.length + OUR_SETTINGS.length);
+    first.set(settings, CLIENT_PREFACE.length);
+    first.set(windowUpdate, CLIENT_PREFACE.length + settings.length);
     this.socket.write(first);
   }
 
@@ -248,6 +262,8 @@ export class Http2ClientConnection {
     this.draining = true;
     this.socket.destroy();
     this.outgoing = [];
+    this.input = undefined;
+    this.continuing = undefined;
     // The pool forgets the connection first, so a stream that is resent below gets a new one.
     this.onClose?.();
     const cause = error ?? new Error("the connection closed");
@@ -347,6 +363,20 @@ export class Http2ClientConnection {
     if (frames.length === 0 || this.destroyed) return;
     this.outgoing = [];
     this.socket.write(frames.length === 1 ? frames[0]! : concatBytes(frames));
+    // Acks count as queued until the socket is seen with nothing left to send.
+    if (this.acksQueued !== 0 && (this.socket.bufferedAmount?.() ?? 0) === 0) this.acksQueued = 0;
+  }
+
+  /** Queues a SETTINGS or PING acknowledgement, within `maxOutboundAcks`. */
+  private writeAck(frame: Uint8Array): void {
+    if (++this.acksQueued > this.limits.maxOutboundAcks) {
+      throw new H2ProtocolError(
+        `the server sent more than ${this.limits.maxOutboundAcks} SETTINGS/PING frames while not reading our acknowledgements`,
+        ErrorCode.ENHANCE_YOUR_CALM,
+        "maxOutboundAcks",
+      );
+    }
+    this.write(frame);
   }
 
   private endSocket(): void {
@@ -419,7 +449,8 @@ export class Http2ClientConnection {
       this.outgoing.push(goawayFrame(0, error.errorCode));
       this.flush();
     }
-    this.destroy(new Error(`HTTP/2 protocol error from the server: ${error.message}`));
+    const cause = new H2ProtocolError(`HTTP/2 protocol error from the server: ${error.message}`, error.errorCode, error.limit);
+    this.destroy(cause);
   }
 
   private frame(type: number, flags: number, streamId: number, payload: Uint8Array): void {
@@ -472,21 +503,34 @@ export class Http2ClientConnection {
   private dataFrame(flags: number, streamId: number, payload: Uint8Array): void {
     const stream = this.streamFor(streamId, "DATA");
     // Flow control counts the whole payload, padding included, and closed streams too.
-    this.recvConnUnacked += payload.length;
+    const n = payload.length;
+    if ((this.recvConnWindow -= n) < 0) {
+      throw new H2ProtocolError("the server sent more DATA than the connection's flow-control window allows", ErrorCode.FLOW_CONTROL_ERROR);
+    }
+    this.recvConnUnacked += n;
     if (this.recvConnUnacked >= CONNECTION_WINDOW / 2) {
       this.write(windowUpdateFrame(0, this.recvConnUnacked));
+      this.recvConnWindow += this.recvConnUnacked;
       this.recvConnUnacked = 0;
     }
     if (stream === undefined) return;
+    if ((stream.recvWindow -= n) < 0) {
+      throw new H2ProtocolError(`the server sent more DATA than stream ${streamId}'s flow-control window allows`, ErrorCode.FLOW_CONTROL_ERROR);
+    }
     const data = unpad(flags, payload);
     const endStream = (flags & Flag.END_STREAM) !== 0;
     if (endStream) {
       this.finish(stream);
     } else {
-      stream.recvUnacked += payload.length;
+      stream.recvUnacked += n;
       if (stream.recvUnacked >= STREAM_WINDOW / 2) {
-        this.write(windowUpdateFrame(stream.id, stream.recvUnacked));
+        const increment = Math.min(stream.recvUnacked, stream.recvBudget - stream.recvGranted);
         stream.recvUnacked = 0;
+        if (increment > 0) {
+          this.write(windowUpdateFrame(stream.id, increment));
+          stream.recvWindow += increment;
+          stream.recvGranted += increment;
+        }
       }
     }
     stream.handler.onData(data, endStream);
@@ -500,9 +544,11 @@ export class Http2ClientConnection {
     }
     const endStream = (flags & Flag.END_STREAM) !== 0;
     if ((flags & Flag.END_HEADERS) === 0) {
-      this.continuing = { streamId, endStream, parts: [block], size: block.length };
+      this.checkHeaderBlockSize(block.length);
+      this.continuing = { streamId, endStream, parts: [block], size: block.length, continuations: 0 };
       return;
     }
+    this.checkHeaderBlockSize(block.length);
     this.headerBlock(streamId, endStream, block);
   }
 
@@ -511,32 +557,56 @@ export class Http2ClientConnection {
     if (c === undefined || c.streamId !== streamId) {
       throw new H2ProtocolError("unexpected CONTINUATION", ErrorCode.PROTOCOL_ERROR);
     }
-    c.parts.push(payload);
-    c.size += payload.length;
-    if (c.size > MAX_HEADER_BLOCK) {
-      throw new H2ProtocolError(`header block over ${MAX_HEADER_BLOCK} bytes`, ErrorCode.ENHANCE_YOUR_CALM);
+    if (++c.continuations > this.limits.maxContinuations) {
+      throw new H2ProtocolError(
+        `more than ${this.limits.maxContinuations} CONTINUATION frames in one header block`,
+        ErrorCode.ENHANCE_YOUR_CALM,
+        "maxContinuations",
+      );
     }
+    c.size += payload.length;
+    this.checkHeaderBlockSize(c.size);
+    if (payload.length > 0) c.parts.push(payload);
     if ((flags & Flag.END_HEADERS) === 0) return;
     this.continuing = undefined;
     this.headerBlock(streamId, c.endStream, concatBytes(c.parts));
   }
 
+  private checkHeaderBlockSize(size: number): void {
+    if (size > this.limits.maxHeaderBlockBytes) {
+      throw new H2ProtocolError(
+        `a header block of more than ${this.limits.maxHeaderBlockBytes} bytes`,
+        ErrorCode.ENHANCE_YOUR_CALM,
+        "maxHeaderBlockBytes",
+      );
+    }
+  }
+
   private headerBlock(streamId: number, endStream: boolean, block: Uint8Array): void {
     const stream = this.streamFor(streamId, "HEADERS");
-    // Decoded even for a closed stream: the HPACK table must follow every block.
+    // Decoded even for a closed stream: the HPACK table must follow every block. Fields past the
+    // list limit are counted, not kept.
     const headers: H2Headers = Object.create(null) as H2Headers;
+    const maxSize = this.limits.maxHeaderListSize;
     let size = 0;
     this.decoder.decode(block, (name, value) => {
       size += name.length + value.length + 32;
+      if (size > maxSize) return;
       const existing = headers[name];
       if (existing === undefined) headers[name] = value;
       else if (typeof existing === "string") headers[name] = [existing, value];
       else existing.push(value);
     });
     if (stream === undefined) return;
-    if (size > MAX_HEADER_LIST_SIZE) {
+    if (size > maxSize) {
       this.cancel(stream);
-      stream.handler.onReset(ErrorCode.ENHANCE_YOUR_CALM);
+      stream.handler.onStreamError(
+        new H2ProtocolError(
+          `the server sent a header list of ${size} bytes, over our SETTINGS_MAX_HEADER_LIST_SIZE of ${maxSize}`,
+          ErrorCode.CANCEL,
+          "maxHeaderListSize",
+        ),
+      );
       return;
     }
     const status = headers[":status"];
@@ -574,6 +644,13 @@ export class Http2ClientConnection {
       return;
     }
     if (payload.length % 6 !== 0) throw new H2ProtocolError("SETTINGS of the wrong size", ErrorCode.FRAME_SIZE_ERROR);
+    if (payload.length / 6 > this.limits.maxSettingsEntries) {
+      throw new H2ProtocolError(
+        `a SETTINGS frame with ${payload.length / 6} entries, more than ${this.limits.maxSettingsEntries}`,
+        ErrorCode.ENHANCE_YOUR_CALM,
+        "maxSettingsEntries",
+      );
+    }
     for (let o = 0; o < payload.length; o += 6) {
       const id = (payload[o]! << 8) | payload[o + 1]!;
       const value = readUint32(payload, o + 2);
@@ -600,7 +677,7 @@ export class Http2ClientConnection {
           break;
       }
     }
-    this.write(SETTINGS_ACK);
+    this.writeAck(SETTINGS_ACK);
     this.flushBlocked();
     this.streamEnded();
   }
@@ -609,7 +686,7 @@ export class Http2ClientConnection {
     if (streamId !== 0) throw new H2ProtocolError("PING on a stream", ErrorCode.PROTOCOL_ERROR);
     if (payload.length !== 8) throw new H2ProtocolError("PING of the wrong size", ErrorCode.FRAME_SIZE_ERROR);
     if ((flags & Flag.ACK) === 0) {
-      this.write(controlFrame(FrameType.PING, Flag.ACK, 0, payload));
+      this.writeAck(controlFrame(FrameType.PING, Flag.ACK, 0, payload));
       return;
     }
     // Our pings carry their id in the low four octets and zeros in the high four.

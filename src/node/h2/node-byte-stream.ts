@@ -64,6 +64,7 @@ function openNodeSocket(options: NodeByteStreamOptions, events: ByteStreamEvents
     destroy: () => {
       socket.destroy();
     },
+    bufferedAmount: () => socket.writableLength,
     ref: () => {
       socket.ref();
     },
