@@ -4,8 +4,10 @@ import { encodeGrpcFrame, splitUnaryGrpcBody } from "../core/grpc-frame.js";
 import { codeFromHttpStatus, decodeGrpcMessage, encodeGrpcTimeout, errorFromGrpcStatus } from "../core/grpc-status.js";
 import { Http2DeliveryFailure } from "../core/delivery-failure.js";
 import { sealGrpcFrame, type UnaryBytesOptions, type UnaryBytesResponse, type UnaryChannel } from "../core/unary-channel.js";
-import { ErrorCode } from "./h2/frames.js";
-import { H2Stream, type H2Headers, type H2StreamHandler } from "./h2/client-connection.js";
+import { ErrorCode } from "../core/h2/frames.js";
+import { H2Stream, type H2Headers, type H2StreamHandler } from "../core/h2/client-connection.js";
+import { resolveH2Limits, type H2Limits } from "../core/h2/limits.js";
+import type { H2ProtocolError } from "../core/h2/protocol-error.js";
 import { contentTypeProto, GrpcRequestHeaders, protocolHeaders, userAgent, type RequestHeaderRecord } from "./grpc-request-headers.js";
 import {
   dropSession,
@@ -17,7 +19,7 @@ import {
 } from "./http2-session-pool.js";
 import type { Http2SessionTarget, PooledHttp2Session } from "./http2-session-pool.js";
 
-// Unary gRPC over our own HTTP/2 client connection (h2/client-connection.ts), without protobuf:
+// Unary gRPC over our own HTTP/2 client connection (core/h2/client-connection.ts), without protobuf:
 // framed bytes in, bytes out. The Connect `Transport` of grpc-http2-transport.ts and the
 // client's `SiloRpc` both run on it.
 
@@ -49,6 +51,12 @@ export interface GrpcHttp2ChannelOptions {
    * Channels with TLS options get their own session pool entry. Default: Node's TLS defaults.
    */
   tlsOptions?: ConnectionOptions | undefined;
+  /**
+   * HTTP/2 flood and size limits (CONTINUATION frames per header block, header block and header
+   * list sizes, queued acknowledgements, SETTINGS entries); each field defaults as nghttp2 does,
+   * see `H2Limits`. The first channel that opens a session for an origin sets them.
+   */
+  http2Limits?: Partial<H2Limits> | undefined;
 }
 
 /** A gRPC-over-HTTP/2 channel to one origin; `send` is the transport's lower-level entry. */
@@ -73,12 +81,19 @@ type HeadersInit = ConstructorParameters<typeof Headers>[0];
 export function createGrpcHttp2Channel(options: GrpcHttp2ChannelOptions): GrpcHttp2Channel {
   const { baseUrl, defaultTimeoutMs, idleTimeoutMs = 60_000, pingIdleAfterMs = 5_000, pingTimeoutMs = 1_000, tlsOptions } = options;
   const url = parseBaseUrl(baseUrl);
+  let limits: H2Limits;
+  try {
+    limits = resolveH2Limits(options.http2Limits);
+  } catch (e) {
+    throw new ConnectError((e as Error).message, Code.InvalidArgument);
+  }
   const state: TransportState = {
     target: {
       key: tlsOptions === undefined ? url.origin : `${url.origin}#tls${tlsOptionsId(tlsOptions)}`,
       origin: url.origin,
       tlsOptions,
       idleTimeoutMs,
+      limits,
     },
     pingIdleAfterMs,
     pingTimeoutMs,
@@ -282,8 +297,8 @@ class UnaryCall implements H2StreamHandler {
   deadlineAt = Infinity;
   private responseHeaders: H2Headers | undefined;
   private trailers: H2Headers | undefined;
-  private chunk: Buffer | undefined;
-  private chunks: Buffer[] | undefined;
+  private chunk: Uint8Array | undefined;
+  private chunks: Uint8Array[] | undefined;
 
   constructor(
     private readonly state: TransportState,
@@ -366,7 +381,7 @@ class UnaryCall implements H2StreamHandler {
     }
   }
 
-  onData(chunk: Buffer, endStream: boolean): void {
+  onData(chunk: Uint8Array, endStream: boolean): void {
     if (chunk.length > 0) {
       if (this.chunk === undefined) this.chunk = chunk;
       else (this.chunks ??= [this.chunk]).push(chunk);
@@ -398,6 +413,14 @@ class UnaryCall implements H2StreamHandler {
         codeFromRstCode(errorCode),
         this.responseHeaders === undefined ? undefined : this.metadata(),
       ),
+    );
+  }
+
+  onStreamError(error: H2ProtocolError): void {
+    this.streamDone();
+    const message = `${this.state.target.origin} answered with ${error.message}; the request reached the server and may have been processed`;
+    this.fail(
+      new ConnectError(message, Code.ResourceExhausted, undefined, undefined, new Http2DeliveryFailure(message, true, error)),
     );
   }
 

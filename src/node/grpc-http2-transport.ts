@@ -15,6 +15,7 @@ import type {
   MessageShape,
 } from "@bufbuild/protobuf";
 import type { ConnectionOptions } from "node:tls";
+import type { H2Limits } from "../core/h2/limits.js";
 import { encodeGrpcTimeout } from "../core/grpc-status.js";
 import { chainUnaryInterceptors, runInterceptedUnaryCall } from "../core/intercepted-unary-call.js";
 import { callTimeout, frameRequest, normalizeMessage, parseResponse } from "../core/unary-message-codec.js";
@@ -55,6 +56,11 @@ export interface GrpcHttp2TransportOptions {
    * Transports with TLS options get their own session pool entry. Default: Node's TLS defaults.
    */
   tlsOptions?: ConnectionOptions;
+  /**
+   * HTTP/2 flood and size limits of our client connection; each field defaults as nghttp2 does
+   * (see `H2Limits`). The first transport that opens a session for an origin sets them.
+   */
+  http2Limits?: Partial<H2Limits>;
 }
 
 // `HeadersInit` is a DOM lib type; this package compiles against Node's types only.
@@ -63,7 +69,7 @@ type HeadersInit = ConstructorParameters<typeof Headers>[0];
 /**
  * Creates a Connect `Transport` that speaks gRPC over HTTP/2, with connections pooled per origin
  * and shared by all transports. Unary calls run on {@link createGrpcHttp2Channel} (the package's
- * own HTTP/2 client, see h2/client-connection.ts); streaming calls go to connect-node's gRPC
+ * own HTTP/2 client, see core/h2/client-connection.ts); streaming calls go to connect-node's gRPC
  * transport (over `node:http2`), loaded on first use.
  */
 export function createGrpcHttp2Transport(options: GrpcHttp2TransportOptions): Transport {

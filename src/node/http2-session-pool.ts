@@ -1,5 +1,7 @@
 import type { ConnectionOptions } from "node:tls";
-import { Http2ClientConnection } from "./h2/client-connection.js";
+import type { H2Limits } from "../core/h2/limits.js";
+import { Http2ClientConnection } from "../core/h2/client-connection.js";
+import { nodeByteStream } from "./h2/node-byte-stream.js";
 
 /**
  * One pooled HTTP/2 session. Sessions live at module scope, keyed by origin (plus TLS options
@@ -28,6 +30,8 @@ export interface Http2SessionTarget {
   readonly origin: string;
   readonly tlsOptions: ConnectionOptions | undefined;
   readonly idleTimeoutMs: number;
+  /** HTTP/2 flood and size limits of the connections opened for this target. Default: H2Limits' defaults. */
+  readonly limits?: H2Limits | undefined;
 }
 
 const pool = new Map<string, PooledHttp2Session>();
@@ -44,12 +48,13 @@ export function openSession(target: Http2SessionTarget): PooledHttp2Session {
   const previous = pool.get(target.key);
   if (previous !== undefined) dropSession(previous);
   const url = new URL(target.origin);
-  const session = new Http2ClientConnection({
+  const socket = nodeByteStream({
     protocol: url.protocol === "https:" ? "https:" : "http:",
     hostname: url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname,
     port: url.port === "" ? (url.protocol === "https:" ? 443 : 80) : Number(url.port),
     tlsOptions: target.tlsOptions,
   });
+  const session = new Http2ClientConnection(socket, { defer: process.nextTick, limits: target.limits });
   const entry: PooledHttp2Session = {
     key: target.key,
     session,

@@ -2,8 +2,8 @@ import * as http2 from "node:http2";
 import * as net from "node:net";
 import { once } from "node:events";
 import { describe, expect, it } from "vitest";
-import { HpackDecoder, HpackError, concatBlocks, encodeField } from "../../src/node/h2/hpack.js";
-import { decodeHuffman, encodeHuffman, huffmanCode } from "../../src/node/h2/hpack-huffman.js";
+import { HpackDecoder, HpackError, concatBlocks, encodeField } from "../../src/core/h2/hpack.js";
+import { decodeHuffman, encodeHuffman, huffmanCode } from "../../src/core/h2/hpack-huffman.js";
 
 // The HPACK layer of our HTTP/2 client: RFC 7541 Appendix C vectors, the Huffman code, hostile
 // input, and a cross-check against nghttp2 (node:http2) over a hand-driven HTTP/2 connection.

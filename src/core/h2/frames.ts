@@ -1,5 +1,6 @@
-// HTTP/2 (RFC 9113) frame constants and the 9-byte frame header, for the client connection of
-// client-connection.ts.
+// HTTP/2 (RFC 9113) frame constants, the 9-byte frame header and the small control frames, for the
+// client connection of client-connection.ts. Like Go's http2.Framer this knows frames, not
+// connections: no state lives here. Plain Uint8Array throughout, so it runs on any runtime.
 
 export const FRAME_HEADER_LENGTH = 9;
 
@@ -101,6 +102,14 @@ export function readUint31(source: Uint8Array, offset: number): number {
   );
 }
 
+/** Writes a 32-bit big-endian unsigned value. */
+export function writeUint32(target: Uint8Array, offset: number, value: number): void {
+  target[offset] = (value >>> 24) & 0xff;
+  target[offset + 1] = (value >>> 16) & 0xff;
+  target[offset + 2] = (value >>> 8) & 0xff;
+  target[offset + 3] = value & 0xff;
+}
+
 /** Reads a 32-bit big-endian unsigned value. */
 export function readUint32(source: Uint8Array, offset: number): number {
   return (
@@ -110,46 +119,47 @@ export function readUint32(source: Uint8Array, offset: number): number {
 }
 
 /** A frame with an (up to 8-byte) payload and no stream, as one buffer. */
-export function controlFrame(type: number, flags: number, streamId: number, payload: Uint8Array): Buffer {
-  const frame = Buffer.allocUnsafe(FRAME_HEADER_LENGTH + payload.length);
+export function controlFrame(type: number, flags: number, streamId: number, payload: Uint8Array): Uint8Array {
+  const frame = new Uint8Array(FRAME_HEADER_LENGTH + payload.length);
   writeFrameHeader(frame, 0, payload.length, type, flags, streamId);
   frame.set(payload, FRAME_HEADER_LENGTH);
   return frame;
 }
 
 /** A WINDOW_UPDATE frame. */
-export function windowUpdateFrame(streamId: number, increment: number): Buffer {
-  const frame = Buffer.allocUnsafe(FRAME_HEADER_LENGTH + 4);
+export function windowUpdateFrame(streamId: number, increment: number): Uint8Array {
+  const frame = new Uint8Array(FRAME_HEADER_LENGTH + 4);
   writeFrameHeader(frame, 0, 4, FrameType.WINDOW_UPDATE, 0, streamId);
   writeUint31(frame, FRAME_HEADER_LENGTH, increment);
   return frame;
 }
 
 /** A RST_STREAM frame. */
-export function rstStreamFrame(streamId: number, errorCode: number): Buffer {
-  const frame = Buffer.allocUnsafe(FRAME_HEADER_LENGTH + 4);
+export function rstStreamFrame(streamId: number, errorCode: number): Uint8Array {
+  const frame = new Uint8Array(FRAME_HEADER_LENGTH + 4);
   writeFrameHeader(frame, 0, 4, FrameType.RST_STREAM, 0, streamId);
-  frame.writeUInt32BE(errorCode >>> 0, FRAME_HEADER_LENGTH);
+  writeUint32(frame, FRAME_HEADER_LENGTH, errorCode >>> 0);
   return frame;
 }
 
 /** A GOAWAY frame. */
-export function goawayFrame(lastStreamId: number, errorCode: number): Buffer {
-  const frame = Buffer.allocUnsafe(FRAME_HEADER_LENGTH + 8);
+export function goawayFrame(lastStreamId: number, errorCode: number): Uint8Array {
+  const frame = new Uint8Array(FRAME_HEADER_LENGTH + 8);
   writeFrameHeader(frame, 0, 8, FrameType.GOAWAY, 0, 0);
   writeUint31(frame, FRAME_HEADER_LENGTH, lastStreamId);
-  frame.writeUInt32BE(errorCode >>> 0, FRAME_HEADER_LENGTH + 4);
+  writeUint32(frame, FRAME_HEADER_LENGTH + 4, errorCode >>> 0);
   return frame;
 }
 
 /** A SETTINGS frame from [id, value] pairs. */
-export function settingsFrame(settings: ReadonlyArray<readonly [number, number]>): Buffer {
-  const frame = Buffer.allocUnsafe(FRAME_HEADER_LENGTH + 6 * settings.length);
+export function settingsFrame(settings: ReadonlyArray<readonly [number, number]>): Uint8Array {
+  const frame = new Uint8Array(FRAME_HEADER_LENGTH + 6 * settings.length);
   writeFrameHeader(frame, 0, 6 * settings.length, FrameType.SETTINGS, 0, 0);
   let o = FRAME_HEADER_LENGTH;
   for (const [id, value] of settings) {
-    frame.writeUInt16BE(id, o);
-    frame.writeUInt32BE(value >>> 0, o + 2);
+    frame[o] = (id >>> 8) & 0xff;
+    frame[o + 1] = id & 0xff;
+    writeUint32(frame, o + 2, value >>> 0);
     o += 6;
   }
   return frame;

@@ -1,4 +1,4 @@
-import { Buffer } from "node:buffer";
+import { latin1 } from "./latin1.js";
 
 // The HPACK Huffman code (RFC 7541 §5.2, Appendix B) for our HTTP/2 client.
 // The code is canonical, so only the 257 code lengths are stored; the codes, and the 4-bit state
@@ -42,7 +42,7 @@ let codes: Uint32Array | undefined;
 let decodeTable: Int32Array | undefined;
 /** 1 for the states a string may end in: the root, or ≤ 7 bits down the all-ones (EOS) path. */
 let acceptingStates: Uint8Array | undefined;
-let scratch = Buffer.allocUnsafe(256);
+let scratch = new Uint8Array(256);
 
 /** Assigns the canonical codes: by increasing length, then by symbol. */
 function buildCodes(): Uint32Array {
@@ -115,7 +115,7 @@ export function decodeHuffman(src: Uint8Array, start: number, end: number): stri
   const table = decodeTable!;
   // The shortest code is 5 bits, so n octets hold at most 8n/5 symbols.
   const maxLength = Math.ceil(((end - start) * 8) / 5);
-  if (scratch.length < maxLength) scratch = Buffer.allocUnsafe(Math.max(maxLength, 2 * scratch.length));
+  if (scratch.length < maxLength) scratch = new Uint8Array(Math.max(maxLength, 2 * scratch.length));
   const out = scratch;
   let n = 0;
   let state = 0;
@@ -132,10 +132,7 @@ export function decodeHuffman(src: Uint8Array, start: number, end: number): stri
   if (acceptingStates![state] !== 1) {
     throw new HpackError("HPACK: invalid padding at the end of a Huffman-coded string");
   }
-  if (n > 16) return out.toString("latin1", 0, n);
-  let s = "";
-  for (let i = 0; i < n; i++) s += String.fromCharCode(out[i]!);
-  return s;
+  return latin1(out, 0, n);
 }
 
 /** Huffman-encodes a latin1 string (char codes above 0xff are truncated to their low byte). */

@@ -1,5 +1,5 @@
-import { Buffer } from "node:buffer";
 import { HpackError, decodeHuffman } from "./hpack-huffman.js";
+import { latin1 } from "./latin1.js";
 
 // HPACK (RFC 7541) for our HTTP/2 client: a decoder for the server's header blocks, with its
 // dynamic table, and a stateless encoder. The encoder never adds to the server's dynamic table,
@@ -251,17 +251,6 @@ function truncated(): HpackError {
 
 function missingSizeUpdate(): HpackError {
   return new HpackError("HPACK: expected a dynamic table size update at the start of the header block");
-}
-
-/** `src[start, end)` as a latin1 string. */
-function latin1(src: Uint8Array, start: number, end: number): string {
-  if (end - start <= 16) {
-    let s = "";
-    for (let i = start; i < end; i++) s += String.fromCharCode(src[i]!);
-    return s;
-  }
-  const buf = Buffer.isBuffer(src) ? src : Buffer.from(src.buffer, src.byteOffset, src.byteLength);
-  return buf.toString("latin1", start, end);
 }
 
 /**

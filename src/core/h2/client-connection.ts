@@ -1,6 +1,7 @@
-import * as net from "node:net";
-import * as tls from "node:tls";
+import type { ByteStream, ByteStreamEvents, OpenByteStream } from "./byte-stream.js";
 import { HpackDecoder, HpackError } from "./hpack.js";
+import { resolveH2Limits, type H2Limits } from "./limits.js";
+import { H2ProtocolError } from "./protocol-error.js";
 import {
   CLIENT_PREFACE,
   DEFAULT_MAX_FRAME_SIZE,
@@ -19,12 +20,17 @@ import {
   settingsFrame,
   windowUpdateFrame,
   writeFrameHeader,
+  writeUint32,
 } from "./frames.js";
 
-// A client-side HTTP/2 connection (RFC 9113) over one socket, for unary request/response
+// A client-side HTTP/2 connection (RFC 9113) over one byte stream, for unary request/response
 // exchanges: everything the gRPC channel needs and nothing else. `node:http2` costs two to three
 // times the CPU per call (a Duplex stream, async-hooks wrappers and nghttp2 callbacks per
 // request); here a call is one buffer written and a few frames parsed.
+//
+// Runtime-neutral: Uint8Array only, no `node:` modules. The socket is an OpenByteStream
+// (byte-stream.ts) that the runtime supplies; the frame codec lives in frames.ts and HPACK in
+// hpack.ts, so this file holds only connection state (Go's ClientConn).
 //
 // Covered: h2c with prior knowledge and h2 over TLS (ALPN), HPACK (stateless literal encoding,
 // full decoding), connection and stream flow control in both directions, CONTINUATION,
@@ -41,9 +47,14 @@ export interface H2StreamHandler {
   /** A HEADERS block (response headers, then trailers) arrived; `endStream` ends the stream. */
   onHeaders(headers: H2Headers, endStream: boolean): void;
   /** Response body bytes; `endStream` ends the stream. The chunk may share memory with a socket read. */
-  onData(chunk: Buffer, endStream: boolean): void;
+  onData(chunk: Uint8Array, endStream: boolean): void;
   /** Terminal: the server reset the stream with an HTTP/2 error code. */
   onReset(errorCode: number): void;
+  /**
+   * Terminal: the server's response broke a per-stream limit (a header list over
+   * `maxHeaderListSize`); we reset the stream. The server did receive the request.
+   */
+  onStreamError(error: H2ProtocolError): void;
   /**
    * Terminal: the connection failed or went away under the stream. `mayHaveBeenSent` is false
    * when the server provably never saw the request (never written, refused by GOAWAY).
@@ -62,6 +73,16 @@ export class H2Stream {
   sendWindow = 0;
   private bodyOffset = 0;
   recvUnacked = 0;
+  /** What the server may still send on this stream before our next WINDOW_UPDATE. */
+  recvWindow = STREAM_WINDOW;
+  /** Bytes the server may send on this stream in all: the initial window plus our updates. */
+  recvGranted = STREAM_WINDOW;
+  /**
+   * Most response body bytes (DATA payloads, padding included) the handler will take. Once the
+   * windows granted reach it, no more WINDOW_UPDATEs go out for the stream, so a server that
+   * keeps sending breaks flow control. Default: unbounded.
+   */
+  recvBudget = Infinity;
 
   constructor(
     readonly headerBlock: Uint8Array,
@@ -81,43 +102,26 @@ export class H2Stream {
 }
 
 /** Options of {@link Http2ClientConnection}. */
-export interface H2ConnectOptions {
-  /** `http:` (h2c, prior knowledge) or `https:` (h2 over TLS with ALPN). */
-  readonly protocol: "http:" | "https:";
-  readonly hostname: string;
-  readonly port: number;
-  /** TLS options (CA, servername, ...) for `https:`. */
-  readonly tlsOptions?: tls.ConnectionOptions | undefined;
+export interface H2ConnectionOptions {
+  /**
+   * Runs the batched socket write soon after the frames of one tick were queued. Default
+   * `queueMicrotask`; Node passes `process.nextTick`, which batches across promise callbacks too.
+   */
+  readonly defer?: ((callback: () => void) => void) | undefined;
+  /** Flood and size limits; each field defaults as documented in {@link H2Limits}. */
+  readonly limits?: Partial<H2Limits> | undefined;
 }
 
 /** Receive window we grant each stream; large enough that a unary response never waits for it. */
 const STREAM_WINDOW = 1 << 20;
 /** Receive window we grant the connection. */
 const CONNECTION_WINDOW = 16 << 20;
-/** Largest header list (decoded) we accept in one block. */
-const MAX_HEADER_LIST_SIZE = 64 << 10;
-/** Largest HEADERS + CONTINUATION block we buffer. */
-const MAX_HEADER_BLOCK = 256 << 10;
 /** Last client stream id (2^31 - 1 is odd). */
 const MAX_STREAM_ID = MAX_WINDOW;
 
-const OUR_SETTINGS = settingsFrame([
-  [Setting.ENABLE_PUSH, 0],
-  [Setting.INITIAL_WINDOW_SIZE, STREAM_WINDOW],
-  [Setting.MAX_HEADER_LIST_SIZE, MAX_HEADER_LIST_SIZE],
-]);
 const SETTINGS_ACK = controlFrame(FrameType.SETTINGS, Flag.ACK, 0, new Uint8Array(0));
 
-/** Raised for a peer that breaks the protocol; the connection is closed with its code. */
-export class H2ProtocolError extends Error {
-  override readonly name = "H2ProtocolError";
-  constructor(
-    message: string,
-    readonly errorCode: number,
-  ) {
-    super(message);
-  }
-}
+export { H2ProtocolError };
 
 /**
  * One HTTP/2 connection. Lifecycle hooks (`onGoaway`, `onClose`) are plain
@@ -135,7 +139,8 @@ export class Http2ClientConnection {
   onGoaway: (() => void) | undefined;
   onClose: (() => void) | undefined;
 
-  private readonly socket: net.Socket;
+  private readonly socket: ByteStream;
+  private readonly defer: (callback: () => void) => void;
   private readonly decoder = new HpackDecoder();
   private readonly streams = new Map<number, H2Stream>();
   private readonly queued: H2Stream[] = [];
@@ -146,64 +151,54 @@ export class Http2ClientConnection {
   private peerMaxFrameSize = DEFAULT_MAX_FRAME_SIZE;
   private connSendWindow = DEFAULT_WINDOW;
   private recvConnUnacked = 0;
-  private input: Buffer | undefined;
-  private outgoing: Buffer[] = [];
+  /** What the server may still send on the connection before our next WINDOW_UPDATE. */
+  private recvConnWindow = CONNECTION_WINDOW;
+  private readonly limits: H2Limits;
+  /** SETTINGS/PING acks queued since the socket was last seen with nothing unsent. */
+  private acksQueued = 0;
+  private input: Uint8Array | undefined;
+  private outgoing: Uint8Array[] = [];
   private flushScheduled = false;
   /** Stream id and fragments of a header block awaiting CONTINUATION. */
-  private continuing: { streamId: number; endStream: boolean; parts: Buffer[]; size: number } | undefined;
-  private readonly pings = new Map<string, (error: Error | null) => void>();
+  private continuing:
+    | { streamId: number; endStream: boolean; parts: Uint8Array[]; size: number; continuations: number }
+    | undefined;
+  private readonly pings = new Map<number, (error: Error | null) => void>();
   private pingCounter = 0;
   private closeCallbacks: Array<() => void> = [];
 
-  constructor(options: H2ConnectOptions) {
-    const { protocol, hostname, port, tlsOptions } = options;
-    if (protocol === "https:") {
-      const servername = tlsOptions?.servername ?? (net.isIP(hostname) === 0 ? hostname : undefined);
-      this.socket = tls.connect({
-        ...tlsOptions,
-        host: hostname,
-        port,
-        ALPNProtocols: ["h2"],
-        ...(servername === undefined ? {} : { servername }),
-      });
-      this.socket.once("secureConnect", () => {
-        if ((this.socket as tls.TLSSocket).alpnProtocol !== "h2") {
-          this.destroy(new Error(`${hostname}:${port} did not negotiate HTTP/2 (ALPN "h2") over TLS`));
-          return;
-        }
-        this.connected = true;
-      });
-    } else {
-      this.socket = net.connect({ host: hostname, port });
-      this.socket.once("connect", () => {
-        this.connected = true;
-      });
-    }
-    this.socket.setNoDelay(true);
-    this.socket.on("data", (chunk: Buffer) => this.receive(chunk));
-    this.socket.on("error", (error) => {
-      // A TLS server that speaks only HTTP/1.1 rejects the "h2" ALPN offer with this alert.
-      if (/no application protocol/i.test(error.message)) {
-        error = new Error(`${hostname}:${port} did not negotiate HTTP/2 (ALPN "h2") over TLS: ${error.message}`, { cause: error });
-      }
-      this.destroy(error);
-    });
-    this.socket.on("close", () => this.destroy(undefined));
+  constructor(open: OpenByteStream, options: H2ConnectionOptions = {}) {
+    this.defer = options.defer ?? queueMicrotask;
+    this.limits = resolveH2Limits(options.limits);
+    const events: ByteStreamEvents = {
+      onOpen: () => {
+        if (!this.destroyed) this.connected = true;
+      },
+      onData: (chunk) => this.receive(chunk),
+      onClose: (error) => this.destroy(error),
+    };
+    this.socket = open(events);
     // Preface, our settings and the connection window, before anything else.
-    const preface = Buffer.allocUnsafe(CLIENT_PREFACE.length);
-    preface.write(CLIENT_PREFACE, "latin1");
-    this.socket.write(
-      Buffer.concat([preface, OUR_SETTINGS, windowUpdateFrame(0, CONNECTION_WINDOW - DEFAULT_WINDOW)]),
-    );
+    const settings = settingsFrame([
+      [Setting.ENABLE_PUSH, 0],
+      [Setting.INITIAL_WINDOW_SIZE, STREAM_WINDOW],
+      [Setting.MAX_HEADER_LIST_SIZE, this.limits.maxHeaderListSize],
+    ]);
+    const windowUpdate = windowUpdateFrame(0, CONNECTION_WINDOW - DEFAULT_WINDOW);
+    const first = new Uint8Array(CLIENT_PREFACE.length + settings.length + windowUpdate.length);
+    for (let i = 0; i < CLIENT_PREFACE.length; i++) first[i] = CLIENT_PREFACE.charCodeAt(i);
+    first.set(settings, CLIENT_PREFACE.length);
+    first.set(windowUpdate, CLIENT_PREFACE.length + settings.length);
+    this.socket.write(first);
   }
 
   /** Keep (or stop keeping) the process alive for this socket. */
   ref(): void {
-    this.socket.ref();
+    this.socket.ref?.();
   }
 
   unref(): void {
-    this.socket.unref();
+    this.socket.unref?.();
   }
 
   /**
@@ -237,9 +232,10 @@ export class Http2ClientConnection {
   /** Sends a PING; `callback` gets null when the peer answered, an error when the connection failed. */
   ping(callback: (error: Error | null) => void): boolean {
     if (this.destroyed) return false;
-    const payload = Buffer.alloc(8);
-    payload.writeUInt32BE(++this.pingCounter >>> 0, 4);
-    this.pings.set(payload.toString("latin1"), callback);
+    const payload = new Uint8Array(8);
+    const id = ++this.pingCounter >>> 0;
+    writeUint32(payload, 4, id);
+    this.pings.set(id, callback);
     this.write(controlFrame(FrameType.PING, 0, 0, payload));
     return true;
   }
@@ -266,6 +262,8 @@ export class Http2ClientConnection {
     this.draining = true;
     this.socket.destroy();
     this.outgoing = [];
+    this.input = undefined;
+    this.continuing = undefined;
     // The pool forgets the connection first, so a stream that is resent below gets a new one.
     this.onClose?.();
     const cause = error ?? new Error("the connection closed");
@@ -297,18 +295,18 @@ export class Http2ClientConnection {
   }
 
   /** HEADERS (and CONTINUATION) frames for a stream, ending it when there is no body. */
-  private headersFrames(stream: H2Stream): Buffer {
+  private headersFrames(stream: H2Stream): Uint8Array {
     const block = stream.headerBlock;
     const endStream = stream.body.length === 0 ? Flag.END_STREAM : 0;
     const max = this.peerMaxFrameSize;
     if (block.length <= max) {
-      const frame = Buffer.allocUnsafe(FRAME_HEADER_LENGTH + block.length);
+      const frame = new Uint8Array(FRAME_HEADER_LENGTH + block.length);
       writeFrameHeader(frame, 0, block.length, FrameType.HEADERS, endStream | Flag.END_HEADERS, stream.id);
       frame.set(block, FRAME_HEADER_LENGTH);
       return frame;
     }
     const count = Math.ceil(block.length / max);
-    const frame = Buffer.allocUnsafe(FRAME_HEADER_LENGTH * count + block.length);
+    const frame = new Uint8Array(FRAME_HEADER_LENGTH * count + block.length);
     let o = 0;
     for (let i = 0, at = 0; i < count; i++, at += max) {
       const part = block.subarray(at, at + max);
@@ -332,7 +330,7 @@ export class Http2ClientConnection {
       const chunk = stream.takeBody(n);
       stream.sendWindow -= n;
       this.connSendWindow -= n;
-      const frame = Buffer.allocUnsafe(FRAME_HEADER_LENGTH + n);
+      const frame = new Uint8Array(FRAME_HEADER_LENGTH + n);
       writeFrameHeader(frame, 0, n, FrameType.DATA, stream.bodyRemaining === 0 ? Flag.END_STREAM : 0, stream.id);
       frame.set(chunk, FRAME_HEADER_LENGTH);
       this.write(frame);
@@ -348,13 +346,15 @@ export class Http2ClientConnection {
   }
 
   /** Queues bytes for the socket; everything queued in one tick goes out in one write. */
-  private write(frame: Buffer): void {
+  private write(frame: Uint8Array): void {
     this.outgoing.push(frame);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      process.nextTick(flushOutgoing, this);
+      this.defer(this.flushBound);
     }
   }
+
+  private readonly flushBound = (): void => this.flush();
 
   /** @internal */
   flush(): void {
@@ -362,7 +362,21 @@ export class Http2ClientConnection {
     const frames = this.outgoing;
     if (frames.length === 0 || this.destroyed) return;
     this.outgoing = [];
-    this.socket.write(frames.length === 1 ? frames[0]! : Buffer.concat(frames));
+    this.socket.write(frames.length === 1 ? frames[0]! : concatBytes(frames));
+    // Acks count as queued until the socket is seen with nothing left to send.
+    if (this.acksQueued !== 0 && (this.socket.bufferedAmount?.() ?? 0) === 0) this.acksQueued = 0;
+  }
+
+  /** Queues a SETTINGS or PING acknowledgement, within `maxOutboundAcks`. */
+  private writeAck(frame: Uint8Array): void {
+    if (++this.acksQueued > this.limits.maxOutboundAcks) {
+      throw new H2ProtocolError(
+        `the server sent more than ${this.limits.maxOutboundAcks} SETTINGS/PING frames while not reading our acknowledgements`,
+        ErrorCode.ENHANCE_YOUR_CALM,
+        "maxOutboundAcks",
+      );
+    }
+    this.write(frame);
   }
 
   private endSocket(): void {
@@ -393,10 +407,11 @@ export class Http2ClientConnection {
 
   // ---- receiving ----
 
-  private receive(chunk: Buffer): void {
+  private receive(chunk: Uint8Array): void {
+    if (this.destroyed) return;
     let buf = chunk;
     if (this.input !== undefined) {
-      buf = Buffer.concat([this.input, chunk]);
+      buf = concatBytes([this.input, chunk]);
       this.input = undefined;
     }
     let offset = 0;
@@ -434,10 +449,11 @@ export class Http2ClientConnection {
       this.outgoing.push(goawayFrame(0, error.errorCode));
       this.flush();
     }
-    this.destroy(new Error(`HTTP/2 protocol error from the server: ${error.message}`));
+    const cause = new H2ProtocolError(`HTTP/2 protocol error from the server: ${error.message}`, error.errorCode, error.limit);
+    this.destroy(cause);
   }
 
-  private frame(type: number, flags: number, streamId: number, payload: Buffer): void {
+  private frame(type: number, flags: number, streamId: number, payload: Uint8Array): void {
     if (this.continuing !== undefined && type !== FrameType.CONTINUATION) {
       throw new H2ProtocolError("expected CONTINUATION", ErrorCode.PROTOCOL_ERROR);
     }
@@ -484,30 +500,43 @@ export class Http2ClientConnection {
     return stream;
   }
 
-  private dataFrame(flags: number, streamId: number, payload: Buffer): void {
+  private dataFrame(flags: number, streamId: number, payload: Uint8Array): void {
     const stream = this.streamFor(streamId, "DATA");
     // Flow control counts the whole payload, padding included, and closed streams too.
-    this.recvConnUnacked += payload.length;
+    const n = payload.length;
+    if ((this.recvConnWindow -= n) < 0) {
+      throw new H2ProtocolError("the server sent more DATA than the connection's flow-control window allows", ErrorCode.FLOW_CONTROL_ERROR);
+    }
+    this.recvConnUnacked += n;
     if (this.recvConnUnacked >= CONNECTION_WINDOW / 2) {
       this.write(windowUpdateFrame(0, this.recvConnUnacked));
+      this.recvConnWindow += this.recvConnUnacked;
       this.recvConnUnacked = 0;
     }
     if (stream === undefined) return;
+    if ((stream.recvWindow -= n) < 0) {
+      throw new H2ProtocolError(`the server sent more DATA than stream ${streamId}'s flow-control window allows`, ErrorCode.FLOW_CONTROL_ERROR);
+    }
     const data = unpad(flags, payload);
     const endStream = (flags & Flag.END_STREAM) !== 0;
     if (endStream) {
       this.finish(stream);
     } else {
-      stream.recvUnacked += payload.length;
+      stream.recvUnacked += n;
       if (stream.recvUnacked >= STREAM_WINDOW / 2) {
-        this.write(windowUpdateFrame(stream.id, stream.recvUnacked));
+        const increment = Math.min(stream.recvUnacked, stream.recvBudget - stream.recvGranted);
         stream.recvUnacked = 0;
+        if (increment > 0) {
+          this.write(windowUpdateFrame(stream.id, increment));
+          stream.recvWindow += increment;
+          stream.recvGranted += increment;
+        }
       }
     }
     stream.handler.onData(data, endStream);
   }
 
-  private headersFrame(flags: number, streamId: number, payload: Buffer): void {
+  private headersFrame(flags: number, streamId: number, payload: Uint8Array): void {
     let block = unpad(flags, payload);
     if ((flags & Flag.PRIORITY) !== 0) {
       if (block.length < 5) throw new H2ProtocolError("HEADERS too short for its priority", ErrorCode.FRAME_SIZE_ERROR);
@@ -515,43 +544,69 @@ export class Http2ClientConnection {
     }
     const endStream = (flags & Flag.END_STREAM) !== 0;
     if ((flags & Flag.END_HEADERS) === 0) {
-      this.continuing = { streamId, endStream, parts: [block], size: block.length };
+      this.checkHeaderBlockSize(block.length);
+      this.continuing = { streamId, endStream, parts: [block], size: block.length, continuations: 0 };
       return;
     }
+    this.checkHeaderBlockSize(block.length);
     this.headerBlock(streamId, endStream, block);
   }
 
-  private continuationFrame(flags: number, streamId: number, payload: Buffer): void {
+  private continuationFrame(flags: number, streamId: number, payload: Uint8Array): void {
     const c = this.continuing;
     if (c === undefined || c.streamId !== streamId) {
       throw new H2ProtocolError("unexpected CONTINUATION", ErrorCode.PROTOCOL_ERROR);
     }
-    c.parts.push(payload);
-    c.size += payload.length;
-    if (c.size > MAX_HEADER_BLOCK) {
-      throw new H2ProtocolError(`header block over ${MAX_HEADER_BLOCK} bytes`, ErrorCode.ENHANCE_YOUR_CALM);
+    if (++c.continuations > this.limits.maxContinuations) {
+      throw new H2ProtocolError(
+        `more than ${this.limits.maxContinuations} CONTINUATION frames in one header block`,
+        ErrorCode.ENHANCE_YOUR_CALM,
+        "maxContinuations",
+      );
     }
+    c.size += payload.length;
+    this.checkHeaderBlockSize(c.size);
+    if (payload.length > 0) c.parts.push(payload);
     if ((flags & Flag.END_HEADERS) === 0) return;
     this.continuing = undefined;
-    this.headerBlock(streamId, c.endStream, Buffer.concat(c.parts));
+    this.headerBlock(streamId, c.endStream, concatBytes(c.parts));
+  }
+
+  private checkHeaderBlockSize(size: number): void {
+    if (size > this.limits.maxHeaderBlockBytes) {
+      throw new H2ProtocolError(
+        `a header block of more than ${this.limits.maxHeaderBlockBytes} bytes`,
+        ErrorCode.ENHANCE_YOUR_CALM,
+        "maxHeaderBlockBytes",
+      );
+    }
   }
 
   private headerBlock(streamId: number, endStream: boolean, block: Uint8Array): void {
     const stream = this.streamFor(streamId, "HEADERS");
-    // Decoded even for a closed stream: the HPACK table must follow every block.
+    // Decoded even for a closed stream: the HPACK table must follow every block. Fields past the
+    // list limit are counted, not kept.
     const headers: H2Headers = Object.create(null) as H2Headers;
+    const maxSize = this.limits.maxHeaderListSize;
     let size = 0;
     this.decoder.decode(block, (name, value) => {
       size += name.length + value.length + 32;
+      if (size > maxSize) return;
       const existing = headers[name];
       if (existing === undefined) headers[name] = value;
       else if (typeof existing === "string") headers[name] = [existing, value];
       else existing.push(value);
     });
     if (stream === undefined) return;
-    if (size > MAX_HEADER_LIST_SIZE) {
+    if (size > maxSize) {
       this.cancel(stream);
-      stream.handler.onReset(ErrorCode.ENHANCE_YOUR_CALM);
+      stream.handler.onStreamError(
+        new H2ProtocolError(
+          `the server sent a header list of ${size} bytes, over our SETTINGS_MAX_HEADER_LIST_SIZE of ${maxSize}`,
+          ErrorCode.CANCEL,
+          "maxHeaderListSize",
+        ),
+      );
       return;
     }
     const status = headers[":status"];
@@ -571,7 +626,7 @@ export class Http2ClientConnection {
     this.streamEnded();
   }
 
-  private rstStreamFrame(streamId: number, payload: Buffer): void {
+  private rstStreamFrame(streamId: number, payload: Uint8Array): void {
     if (payload.length !== 4) throw new H2ProtocolError("RST_STREAM of the wrong size", ErrorCode.FRAME_SIZE_ERROR);
     const stream = this.streamFor(streamId, "RST_STREAM");
     if (stream === undefined) return;
@@ -582,13 +637,20 @@ export class Http2ClientConnection {
     stream.handler.onReset(readUint32(payload, 0));
   }
 
-  private settingsFrame(flags: number, streamId: number, payload: Buffer): void {
+  private settingsFrame(flags: number, streamId: number, payload: Uint8Array): void {
     if (streamId !== 0) throw new H2ProtocolError("SETTINGS on a stream", ErrorCode.PROTOCOL_ERROR);
     if ((flags & Flag.ACK) !== 0) {
       if (payload.length !== 0) throw new H2ProtocolError("SETTINGS ack with a payload", ErrorCode.FRAME_SIZE_ERROR);
       return;
     }
     if (payload.length % 6 !== 0) throw new H2ProtocolError("SETTINGS of the wrong size", ErrorCode.FRAME_SIZE_ERROR);
+    if (payload.length / 6 > this.limits.maxSettingsEntries) {
+      throw new H2ProtocolError(
+        `a SETTINGS frame with ${payload.length / 6} entries, more than ${this.limits.maxSettingsEntries}`,
+        ErrorCode.ENHANCE_YOUR_CALM,
+        "maxSettingsEntries",
+      );
+    }
     for (let o = 0; o < payload.length; o += 6) {
       const id = (payload[o]! << 8) | payload[o + 1]!;
       const value = readUint32(payload, o + 2);
@@ -615,19 +677,20 @@ export class Http2ClientConnection {
           break;
       }
     }
-    this.write(SETTINGS_ACK);
+    this.writeAck(SETTINGS_ACK);
     this.flushBlocked();
     this.streamEnded();
   }
 
-  private pingFrame(flags: number, streamId: number, payload: Buffer): void {
+  private pingFrame(flags: number, streamId: number, payload: Uint8Array): void {
     if (streamId !== 0) throw new H2ProtocolError("PING on a stream", ErrorCode.PROTOCOL_ERROR);
     if (payload.length !== 8) throw new H2ProtocolError("PING of the wrong size", ErrorCode.FRAME_SIZE_ERROR);
     if ((flags & Flag.ACK) === 0) {
-      this.write(controlFrame(FrameType.PING, Flag.ACK, 0, payload));
+      this.writeAck(controlFrame(FrameType.PING, Flag.ACK, 0, payload));
       return;
     }
-    const key = payload.toString("latin1");
+    // Our pings carry their id in the low four octets and zeros in the high four.
+    const key = readUint32(payload, 0) === 0 ? readUint32(payload, 4) : -1;
     const callback = this.pings.get(key);
     if (callback !== undefined) {
       this.pings.delete(key);
@@ -635,7 +698,7 @@ export class Http2ClientConnection {
     }
   }
 
-  private goawayFrame(streamId: number, payload: Buffer): void {
+  private goawayFrame(streamId: number, payload: Uint8Array): void {
     if (streamId !== 0) throw new H2ProtocolError("GOAWAY on a stream", ErrorCode.PROTOCOL_ERROR);
     if (payload.length < 8) throw new H2ProtocolError("GOAWAY too short", ErrorCode.FRAME_SIZE_ERROR);
     const lastStreamId = readUint31(payload, 0);
@@ -654,7 +717,7 @@ export class Http2ClientConnection {
     if (this.streams.size === 0) this.endSocket();
   }
 
-  private windowUpdateFrame(streamId: number, payload: Buffer): void {
+  private windowUpdateFrame(streamId: number, payload: Uint8Array): void {
     if (payload.length !== 4) throw new H2ProtocolError("WINDOW_UPDATE of the wrong size", ErrorCode.FRAME_SIZE_ERROR);
     const increment = readUint31(payload, 0);
     if (streamId === 0) {
@@ -671,12 +734,21 @@ export class Http2ClientConnection {
   }
 }
 
-function flushOutgoing(connection: Http2ClientConnection): void {
-  connection.flush();
+/** Joins byte arrays into one. */
+function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const part of parts) length += part.length;
+  const out = new Uint8Array(length);
+  let o = 0;
+  for (const part of parts) {
+    out.set(part, o);
+    o += part.length;
+  }
+  return out;
 }
 
 /** The payload of a DATA or HEADERS frame without its padding. */
-function unpad(flags: number, payload: Buffer): Buffer {
+function unpad(flags: number, payload: Uint8Array): Uint8Array {
   if ((flags & Flag.PADDED) === 0) return payload;
   if (payload.length < 1) throw new H2ProtocolError("padded frame without a pad length", ErrorCode.FRAME_SIZE_ERROR);
   const padLength = payload[0]!;

@@ -1,0 +1,75 @@
+import * as net from "node:net";
+import * as tls from "node:tls";
+import type { ByteStream, ByteStreamEvents, OpenByteStream } from "../../core/h2/byte-stream.js";
+
+// The HTTP/2 core's byte stream over node:net (h2c, prior knowledge) or node:tls (h2 with ALPN).
+
+/** Where and how to connect. */
+export interface NodeByteStreamOptions {
+  /** `http:` (h2c, prior knowledge) or `https:` (h2 over TLS with ALPN). */
+  readonly protocol: "http:" | "https:";
+  readonly hostname: string;
+  readonly port: number;
+  /** TLS options (CA, servername, ...) for `https:`. */
+  readonly tlsOptions?: tls.ConnectionOptions | undefined;
+}
+
+/** An {@link OpenByteStream} that connects a Node socket. */
+export function nodeByteStream(options: NodeByteStreamOptions): OpenByteStream {
+  return (events) => openNodeSocket(options, events);
+}
+
+function openNodeSocket(options: NodeByteStreamOptions, events: ByteStreamEvents): ByteStream {
+  const { protocol, hostname, port, tlsOptions } = options;
+  let socket: net.Socket;
+  if (protocol === "https:") {
+    const servername = tlsOptions?.servername ?? (net.isIP(hostname) === 0 ? hostname : undefined);
+    const tlsSocket = tls.connect({
+      ...tlsOptions,
+      host: hostname,
+      port,
+      ALPNProtocols: ["h2"],
+      ...(servername === undefined ? {} : { servername }),
+    });
+    socket = tlsSocket;
+    tlsSocket.once("secureConnect", () => {
+      if (tlsSocket.alpnProtocol !== "h2") {
+        events.onClose(new Error(`${hostname}:${port} did not negotiate HTTP/2 (ALPN "h2") over TLS`));
+        tlsSocket.destroy();
+        return;
+      }
+      events.onOpen();
+    });
+  } else {
+    socket = net.connect({ host: hostname, port });
+    socket.once("connect", () => events.onOpen());
+  }
+  socket.setNoDelay(true);
+  socket.on("data", (chunk: Buffer) => events.onData(chunk));
+  socket.on("error", (error) => {
+    // A TLS server that speaks only HTTP/1.1 rejects the "h2" ALPN offer with this alert.
+    if (/no application protocol/i.test(error.message)) {
+      error = new Error(`${hostname}:${port} did not negotiate HTTP/2 (ALPN "h2") over TLS: ${error.message}`, { cause: error });
+    }
+    events.onClose(error);
+  });
+  socket.on("close", () => events.onClose(undefined));
+  return {
+    write: (bytes) => {
+      socket.write(bytes);
+    },
+    end: () => {
+      socket.end();
+    },
+    destroy: () => {
+      socket.destroy();
+    },
+    bufferedAmount: () => socket.writableLength,
+    ref: () => {
+      socket.ref();
+    },
+    unref: () => {
+      socket.unref();
+    },
+  };
+}
