@@ -12,6 +12,12 @@ export type NodeRequestHandler = (
 const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
 
 /**
+ * Bun's `node:http2` server reads a handed-over socket through its 'data' events, not its buffer,
+ * so bytes put back with `unshift` never reach the session; there the sniffed bytes are re-emitted.
+ */
+const REPLAYS_BY_DATA_EVENT = "bun" in process.versions;
+
+/**
  * One node's TCP port, speaking gRPC over HTTP/2 cleartext and gRPC-web / Connect over
  * HTTP/1.1 at the same time. The first bytes of each connection decide: the HTTP/2 preface goes
  * to an `http2` server, anything else to an `http` server. Both servers never listen themselves;
@@ -77,6 +83,11 @@ export class NodeListener {
       const looksH2 = head.subarray(0, n).equals(H2_PREFACE.subarray(0, n));
       if (looksH2 && head.length < H2_PREFACE.length) return;
       socket.off("data", sniff);
+      if (looksH2 && REPLAYS_BY_DATA_EVENT) {
+        this.h2.emit("connection", socket);
+        socket.emit("data", head);
+        return;
+      }
       socket.pause();
       // Put the sniffed bytes back. http2 drains a socket's buffered bytes into its session;
       // http's parser reads them through 'data' once the socket flows again.
