@@ -4,7 +4,6 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import type {
   JobAttemptSchema,
   RefreshFloatingLimitTaskSchema,
-  SerializedBytes,
   SerializedBytesSchema,
   TaskSchema,
 } from "../gen/silo/v1/silo_pb.js";
