@@ -49,7 +49,8 @@ export const DEFAULT_PRIORITY = 50;
 
 const ENQUEUE_KEYS = ["payload", "taskGroup", "id", "priority", "startAtMs", "tenant", "metadata", "retryPolicy", "limits"] as const;
 
-function retryPolicyToWire(field: string, value: unknown): MessageInitShape<typeof RetryPolicySchema> {
+/** Validates a retry policy option and builds its wire form (shared with importJobs). */
+export function retryPolicyToWire(field: string, value: unknown): MessageInitShape<typeof RetryPolicySchema> {
   const p = checkObject(field, value);
   checkKnownKeys(field, p, ["retryCount", "initialIntervalMs", "maxIntervalMs", "backoffFactor", "randomizeInterval"]);
   return {
@@ -66,7 +67,8 @@ function nonEmpty(field: string, value: unknown): string {
   return value;
 }
 
-function limitToWire(field: string, value: unknown): MessageInitShape<typeof LimitSchema> {
+/** Validates one limit option and builds its wire form (shared with importJobs). */
+export function limitToWire(field: string, value: unknown): MessageInitShape<typeof LimitSchema> {
   const l = checkObject(field, value);
   switch (l.type) {
     case "concurrency":

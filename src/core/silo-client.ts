@@ -14,6 +14,7 @@ import {
   toSiloError,
 } from "./errors.js";
 import { type AwaitResultOptions, JobHandle, type JobOperations } from "./job-handle.js";
+import { importJobs, type ImportJobOptions, type ImportJobResult } from "./import-jobs.js";
 import type { Job, JobResult, JobStatus } from "./job-types.js";
 import { requestMayHaveBeenSent } from "./delivery-failure.js";
 import { jobFromWire, jobResultFromWire, jobStatusFromWire } from "./job-view.js";
@@ -453,6 +454,14 @@ export class SiloGRPCClient implements JobOperations {
       throw err;
     }
     return new JobHandle(this, jobId, tenant);
+  }
+
+  /**
+   * Imports jobs from another system with their finished attempts; one result per job, in input
+   * order (see `import-jobs.ts`). Bad input throws `SiloValidationError` before any call.
+   */
+  importJobs(jobs: ImportJobOptions[], callOptions?: CallOptions): Promise<ImportJobResult[]> {
+    return importJobs(this, jobs, callOptions);
   }
 
   /** A handle for an existing job. */

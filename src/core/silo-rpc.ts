@@ -17,6 +17,8 @@ import type {
   GetJobResultResponse,
   HeartbeatRequestSchema,
   HeartbeatResponse,
+  ImportJobsRequestSchema,
+  ImportJobsResponse,
   LeaseTaskRequestSchema,
   LeaseTaskResponse,
   LeaseTasksRequestSchema,
@@ -52,6 +54,7 @@ import {
   encodeReportOutcomeRequest,
   encodeReportRefreshOutcomeRequest,
 } from "./wire/worker-messages.js";
+import { decodeImportJobsResponse, encodeImportJobsRequest } from "./wire/import-messages.js";
 
 /** Per-call options of a {@link SiloRpc} method (the subset of Connect's `CallOptions` the client uses). */
 export type SiloRpcCallOptions = UnaryBytesOptions;
@@ -77,6 +80,7 @@ export interface SiloRpc {
   heartbeat: Rpc<MessageInitShape<typeof HeartbeatRequestSchema>, HeartbeatResponse>;
   reportOutcome: Rpc<MessageInitShape<typeof ReportOutcomeRequestSchema>, ReportOutcomeResponse>;
   reportRefreshOutcome: Rpc<MessageInitShape<typeof ReportRefreshOutcomeRequestSchema>, ReportRefreshOutcomeResponse>;
+  importJobs: Rpc<MessageInitShape<typeof ImportJobsRequestSchema>, ImportJobsResponse>;
   /** Dev mode only: wipes every shard of the node (tests). */
   resetShards: Rpc<MessageInitShape<typeof ResetShardsRequestSchema>, ResetShardsResponse>;
 }
@@ -157,6 +161,7 @@ export function createSiloRpc(channel: UnaryChannel): SiloRpc {
       encodeReportRefreshOutcomeRequest,
       empty("silo.v1.ReportRefreshOutcomeResponse"),
     ),
+    importJobs: method("ImportJobs", "silo.v1.ImportJobsRequest", "silo.v1.ImportJobsResponse", encodeImportJobsRequest, decodeImportJobsResponse),
     resetShards: method("ResetShards", "silo.v1.ResetShardsRequest", "silo.v1.ResetShardsResponse", encodeEmpty, decodeResetShardsResponse),
   };
 }

@@ -15,6 +15,7 @@ Options:
   --tenancy           require tenants, like a server with tenancy enabled (default off)
   --token <secret>    require "authorization: Bearer <secret>" on every RPC (default: no auth)
   --lease-ms <ms>     worker lease length in ms (default 10000)
+  --no-gubernator     act as a server started without Gubernator: rate-limited jobs never run
   -h, --help          show this help
 `;
 
@@ -50,6 +51,7 @@ export function parseDevArgs(argv: readonly string[]): DevServerOptions | undefi
         tenancy: { type: "boolean" },
         token: { type: "string" },
         "lease-ms": { type: "string" },
+        "no-gubernator": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -76,6 +78,7 @@ export function parseDevArgs(argv: readonly string[]): DevServerOptions | undefi
   }
   const leaseMs = integer("lease-ms", v["lease-ms"], 1);
   if (leaseMs !== undefined) options.leaseMs = leaseMs;
+  if (v["no-gubernator"] === true) options.gubernator = "none";
   return options;
 }
 

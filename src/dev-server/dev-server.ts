@@ -149,7 +149,12 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
       createSafetyInterceptor(log),
       createCountingInterceptor(counts),
       // Read per request, so a test can switch the fault on a live node.
-      createFaultInterceptor(() => runtime.fault),
+      createFaultInterceptor(
+        () => runtime.fault,
+        () => {
+          runtime.fault = null;
+        },
+      ),
     ];
     if (token !== undefined) interceptors.push(createAuthInterceptor(token));
     const handler = connectNodeAdapter({

@@ -6,11 +6,12 @@ import { toConnectError } from "./errors.js";
 
 /**
  * A fault a test can inject into one node: `"hang"` never answers; `"reset-after-request"` runs
- * each RPC, then breaks the connection before the response; `"coordination-down"` makes
+ * each RPC, then breaks the connection before the response; `"reset-after-next-request"` does
+ * that to the next RPC only and then clears itself; `"coordination-down"` makes
  * `GetClusterInfo` answer UNAVAILABLE, as a real node does when it cannot reach its coordination
  * layer and has no cached answer.
  */
-export type NodeFault = "hang" | "reset-after-request" | "coordination-down";
+export type NodeFault = "hang" | "reset-after-request" | "reset-after-next-request" | "coordination-down";
 
 /** The raw Node request, so a fault can break the very connection an RPC arrived on. */
 export const nodeRequestKey = createContextKey<http.IncomingMessage | http2.Http2ServerRequest | undefined>(undefined, {
@@ -40,7 +41,7 @@ export function createCountingInterceptor(counts: Map<string, number>): Intercep
 }
 
 /** Applies the node's current fault, read per request so tests can switch it at any time. */
-export function createFaultInterceptor(currentFault: () => NodeFault | null): Interceptor {
+export function createFaultInterceptor(currentFault: () => NodeFault | null, clearFault: () => void): Interceptor {
   return (next) =>
     async function injectFault(req) {
       const fault = currentFault();
@@ -55,8 +56,9 @@ export function createFaultInterceptor(currentFault: () => NodeFault | null): In
       if (fault === "coordination-down" && req.method.name === "GetClusterInfo") {
         throw new ConnectError("cluster membership is unavailable: cannot reach the coordination layer", Code.Unavailable);
       }
+      if (fault === "reset-after-next-request") clearFault();
       const res = await next(req);
-      if (fault === "reset-after-request") {
+      if (fault === "reset-after-request" || fault === "reset-after-next-request") {
         // The RPC has run (a job IS stored); now drop the connection before any response byte.
         breakConnection(req.contextValues.get(nodeRequestKey));
         // ABORTED keeps connect-node from logging the failed write as a handler failure.

@@ -4,7 +4,6 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import type {
   JobAttemptSchema,
   RefreshFloatingLimitTaskSchema,
-  SerializedBytes,
   SerializedBytesSchema,
   TaskSchema,
 } from "../gen/silo/v1/silo_pb.js";
@@ -94,7 +93,8 @@ function createSiloHandlers(ctx: SiloServiceContext): Partial<ServiceImpl<typeof
         [SHARD_OWNER_NODE_HEADER]: owner.nodeId,
       });
     }
-    if (cluster.isPaused(id)) throw unavailable(`shard ${id} is not available on this node yet; retry later`);
+    // The real server's text for a node still acquiring the shard (src/server.rs upstream).
+    if (cluster.isPaused(id)) throw unavailable("shard not ready: acquisition in progress");
     const store = ctx.stores.get(id);
     if (store === undefined) throw internal(`shard ${id} has no store`);
     return store;

@@ -100,7 +100,7 @@ describe.each(transports)("test hooks over $name", (transport) => {
     const { id } = await client.enqueue({ shard, taskGroup: group });
     server.pauseShard(shard);
     try {
-      await expectError(client.enqueue({ shard, taskGroup: group }), Code.Unavailable, `shard ${shard} is not available on this node yet; retry later`);
+      await expectError(client.enqueue({ shard, taskGroup: group }), Code.Unavailable, "shard not ready: acquisition in progress");
       await expectError(client.getJob({ shard, id }), Code.Unavailable);
       const leased = await client.leaseTasks({ workerId: "w", maxTasks: 5, taskGroup: group });
       expect(leased.tasks).toEqual([]);

@@ -56,7 +56,8 @@ describe.each(transports)("job lifecycle over $name", (transport) => {
     expect(result.finishedAtMs).toBe(job.attempts[0]?.finishedAtMs);
   });
 
-  it("leases the highest priority first, then the earliest start time", async () => {
+  // Start time first, priority only between equal start times (src/keys.rs upstream).
+  it("leases the earliest start time first, whatever the priority", async () => {
     const taskGroup = uniqueGroup();
     const now = Date.now();
     await client.enqueue({ shard, taskGroup, id: `${taskGroup}-p50-late`, priority: 50, startAtMs: BigInt(now - 1000) });
@@ -64,7 +65,7 @@ describe.each(transports)("job lifecycle over $name", (transport) => {
     await client.enqueue({ shard, taskGroup, id: `${taskGroup}-p10`, priority: 10 });
     await client.enqueue({ shard, taskGroup, id: `${taskGroup}-p90`, priority: 90, startAtMs: BigInt(now - 9000) });
     const { tasks } = await client.leaseTasks({ workerId: "w", maxTasks: 10, taskGroup });
-    expect(tasks.map((t) => t.jobId.slice(taskGroup.length + 1))).toEqual(["p10", "p50-early", "p50-late", "p90"]);
+    expect(tasks.map((t) => t.jobId.slice(taskGroup.length + 1))).toEqual(["p90", "p50-early", "p50-late", "p10"]);
   });
 
   it("leases no more than max_tasks and only from the requested task group", async () => {
@@ -99,31 +100,31 @@ describe.each(transports)("job lifecycle over $name", (transport) => {
     await expectError(
       client.expediteJob({ shard, id }),
       Code.FailedPrecondition,
-      `cannot expedite job: task is already ready to run (not future-scheduled) (job ${id}, status: Scheduled)`,
+      `cannot expedite job ${id}: task is already ready to run (not future-scheduled) (status: Scheduled)`,
     );
     const { tasks } = await client.leaseTasks({ workerId: "w", maxTasks: 1, taskGroup });
     await expectError(
       client.expediteJob({ shard, id }),
       Code.FailedPrecondition,
-      `cannot expedite job: job is currently running (job ${id}, status: Running)`,
+      `cannot expedite job ${id}: job is currently running (status: Running)`,
     );
     await client.reportOutcome({ shard, taskId: tasks[0]?.id as string, outcome: { case: "success", value: msgpack(1) } });
     await expectError(
       client.expediteJob({ shard, id }),
       Code.FailedPrecondition,
-      `cannot expedite job: job is already in terminal state (job ${id}, status: Succeeded)`,
+      `cannot expedite job ${id}: job is already in terminal state (status: Succeeded)`,
     );
     const future = await client.enqueue({ shard, taskGroup, startAtMs: BigInt(Date.now() + 60_000) });
     await client.cancelJob({ shard, id: future.id });
     await expectError(
       client.expediteJob({ shard, id: future.id }),
       Code.FailedPrecondition,
-      `cannot expedite job: job is cancelled (job ${future.id}, status: Cancelled)`,
+      `cannot expedite job ${future.id}: job is cancelled (status: Cancelled)`,
     );
   });
 
   it("schedules retries at failure time plus the backoff formula, then fails for good", async () => {
-    const policy = { retryCount: 2, initialIntervalMs: 40n, maxIntervalMs: 70n, backoffFactor: 2.5, randomizeInterval: false };
+    const policy = { retryCount: 2, initialIntervalMs: 20n, maxIntervalMs: 70n, backoffFactor: 2.5, randomizeInterval: false };
     const { id, task, taskGroup } = await enqueueAndLease({ retryPolicy: policy });
     expect(task.isLastAttempt).toBe(false);
 
@@ -145,14 +146,15 @@ describe.each(transports)("job lifecycle over $name", (transport) => {
       expect(job.status).toBe(JobStatus.SCHEDULED);
       const delay = (job.nextAttemptStartsAfterMs as bigint) - failedAt;
       observed.push(delay);
-      expect(delay).toBe(BigInt(Math.min(70, Math.round(40 * 2.5 ** failure))));
+      // The exponent is the failed attempt's relative number, from 1 (src/retry.rs upstream).
+      expect(delay).toBe(BigInt(Math.min(70, Math.round(20 * 2.5 ** (failure + 1)))));
       await sleep(Number(delay) + 5);
       const { tasks } = await client.leaseTasks({ workerId: "w", maxTasks: 1, taskGroup });
       current = tasks[0] as typeof current;
       expect(current).toMatchObject({ jobId: id, attemptNumber: failure + 2, relativeAttemptNumber: failure + 2 });
       expect(current.isLastAttempt).toBe(failure + 2 === 3);
     }
-    expect(observed).toEqual([40n, 70n]);
+    expect(observed).toEqual([50n, 70n]);
     const result = await client.getJobResult({ shard, id });
     expect(result.status).toBe(JobStatus.FAILED);
     expect(result.result.case).toBe("failure");
@@ -269,19 +271,19 @@ describe.each(transports)("job lifecycle over $name", (transport) => {
     await expectError(
       client.restartJob({ shard, id }),
       Code.FailedPrecondition,
-      `cannot restart job: job is still in progress (job ${id}, status: Running)`,
+      `cannot restart job ${id}: job is still in progress (status: Running)`,
     );
     await client.reportOutcome({ shard, taskId: task.id, outcome: { case: "success", value: msgpack(1) } });
     await expectError(
       client.restartJob({ shard, id }),
       Code.FailedPrecondition,
-      `cannot restart job: job already succeeded (job ${id}, status: Succeeded)`,
+      `cannot restart job ${id}: job already succeeded (status: Succeeded)`,
     );
     const scheduled = await client.enqueue({ shard, taskGroup: uniqueGroup() });
     await expectError(
       client.restartJob({ shard, id: scheduled.id }),
       Code.FailedPrecondition,
-      `cannot restart job: job is still in progress (job ${scheduled.id}, status: Scheduled)`,
+      `cannot restart job ${scheduled.id}: job is still in progress (status: Scheduled)`,
     );
   });
 
@@ -312,7 +314,7 @@ describe.each(transports)("job lifecycle over $name", (transport) => {
     await expectError(
       client.leaseTask({ shard, id, workerId: "w" }),
       Code.FailedPrecondition,
-      `cannot lease job: job is currently running (job ${id}, status: Running)`,
+      `cannot lease job ${id}: job is currently running (status: Running)`,
     );
   });
 });
@@ -323,7 +325,8 @@ describe.each(transports)("lease expiry over $name", (transport) => {
   let shard: string;
 
   beforeAll(async () => {
-    server = await startDevServer({ port: 0, leaseMs: 200 });
+    // A fast reaper keeps these real-time tests short; the default sweep is every 1 s.
+    server = await startDevServer({ port: 0, leaseMs: 200, reaperIntervalMs: 50 });
     client = transport.client(server.addresses[0] as string);
     shard = server.shards()[0]?.id as string;
   });
@@ -334,7 +337,7 @@ describe.each(transports)("lease expiry over $name", (transport) => {
     const { id } = await client.enqueue({
       shard,
       taskGroup,
-      retryPolicy: { retryCount: 1, initialIntervalMs: 0n, backoffFactor: 1 },
+      retryPolicy: { retryCount: 1, initialIntervalMs: 0n, maxIntervalMs: 0n, backoffFactor: 1 },
     });
     const first = (await client.leaseTasks({ workerId: "w", maxTasks: 1, taskGroup })).tasks[0];
     expect(first?.leaseMs).toBe(200n);

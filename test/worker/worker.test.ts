@@ -248,27 +248,38 @@ describe("createWorker", () => {
     }
   });
 
-  it("answers floating-limit refreshes with onRefresh's new maximum", async () => {
+  // A refresh is asked for when a job has to wait for the floating limit, not on a timer
+  // (src/job_store_shard/floating.rs upstream); the new maximum then lets waiting jobs run.
+  it("answers a floating-limit refresh with onRefresh's new maximum, which lets waiting jobs run", async () => {
     const taskGroup = uniqueGroup();
     const refreshes: RefreshContext[] = [];
-    const worker = start({
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    start({
       taskGroup,
-      handler: () => "ok",
+      handler: async (ctx) => {
+        if ((ctx.payload as { block?: boolean }).block) await gate;
+        return "ok";
+      },
       onRefresh: (ctx) => {
         refreshes.push(ctx);
         return ctx.currentMaxConcurrency + 2;
       },
     });
-    const job = await cluster.client.enqueue({
-      taskGroup,
-      payload: {},
-      limits: [{ type: "floatingConcurrency", key: "api-quota", defaultMaxConcurrency: 1, refreshIntervalMs: 50, metadata: { plan: "pro" } }],
-    });
-    await job.awaitResult({ timeoutMs: 5_000, pollIntervalMs: 20 });
-    await waitFor(() => refreshes.length >= 2, { what: "two refreshes" });
-    expect(refreshes[0]).toMatchObject({ queueKey: "api-quota", currentMaxConcurrency: 1, metadata: { plan: "pro" } });
-    expect(refreshes[1]?.currentMaxConcurrency).toBe(3);
-    expect(worker.stats.refreshes).toBeGreaterThanOrEqual(1);
+    const limits = [{ type: "floatingConcurrency" as const, key: "api-quota", defaultMaxConcurrency: 1, refreshIntervalMs: 50, metadata: { plan: "pro" } }];
+    const blocker = await cluster.client.enqueue({ taskGroup, payload: { block: true }, limits });
+    const waiting = [
+      await cluster.client.enqueue({ taskGroup, payload: {}, limits }),
+      await cluster.client.enqueue({ taskGroup, payload: {}, limits }),
+    ];
+    try {
+      // The blocker holds the only default slot until the end; the others run on the new maximum.
+      await Promise.all(waiting.map((j) => j.awaitResult({ timeoutMs: 5_000, pollIntervalMs: 20 })));
+      expect(refreshes[0]).toMatchObject({ queueKey: "api-quota", currentMaxConcurrency: 1, metadata: { plan: "pro" } });
+    } finally {
+      release();
+    }
+    await blocker.awaitResult({ timeoutMs: 5_000, pollIntervalMs: 20 });
   });
 
   it("rejects bad options when it is created, naming the field", () => {
