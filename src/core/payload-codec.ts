@@ -1,5 +1,6 @@
 import { decode, Encoder } from "@msgpack/msgpack";
 import { SiloValidationError } from "./errors.js";
+import { PayloadDecodeError } from "./payload-decode-error.js";
 
 /**
  * MessagePack, the encoding of payloads, results and error data that Silo's official workers
@@ -110,8 +111,17 @@ export function encodePayload(value: unknown, field = "payload"): Uint8Array {
   }
 }
 
-/** Decodes MessagePack bytes; empty bytes decode to `undefined`. */
-export function decodePayload(bytes: Uint8Array | undefined): unknown {
+/**
+ * Decodes MessagePack bytes; empty bytes decode to `undefined`. Anything that cannot be decoded
+ * (invalid bytes, a `__proto__` map key, nesting deeper than the stack allows) throws
+ * `PayloadDecodeError` naming `field`, never the codec's own error.
+ */
+export function decodePayload(bytes: Uint8Array | undefined, field = "MessagePack bytes"): unknown {
   if (!bytes || bytes.length === 0) return undefined;
-  return decode(bytes);
+  try {
+    return decode(bytes);
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new PayloadDecodeError(field, reason.length > 200 ? `${reason.slice(0, 200)}…` : reason, { cause: err });
+  }
 }

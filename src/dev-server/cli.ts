@@ -6,9 +6,12 @@ import { formatRange } from "./shard-ranges.js";
 const USAGE = `Usage: silo-edge dev [options]
 
 Start an in-memory, Silo-compatible dev server (gRPC over HTTP/2, gRPC-web and Connect over HTTP/1.1).
+For development and tests only, NOT FOR PRODUCTION: jobs live in memory, there is no TLS, and
+without --token anyone who can reach the address can use it.
 
 Options:
-  --host <host>       interface to bind (default 127.0.0.1)
+  --host <host>       interface to bind (default 127.0.0.1); a non-loopback host
+                      without --token prints a warning
   --port <port>       port of node 0; node i uses port+i; 0 picks free ports (default 7450)
   --nodes <n>         number of nodes (default 1)
   --shards <n>        number of shards (default 1)

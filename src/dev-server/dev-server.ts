@@ -15,13 +15,17 @@ import {
 } from "./node-interceptors.js";
 import { withTonicGrpcMessage } from "./grpc-message.js";
 import { NodeListener } from "./node-listener.js";
+import { exposureWarning } from "./exposure-warning.js";
 import { withRequestGuard } from "./request-guard.js";
 import type { NodeRequestHandler } from "./node-listener.js";
 import { registerSiloService } from "./silo-service.js";
 
 /** Options of {@link startDevServer}. */
 export interface DevServerOptions {
-  /** Interface every node binds. Default `"127.0.0.1"`. */
+  /**
+   * Interface every node binds. Default `"127.0.0.1"`. Any non-loopback address without `token`
+   * prints a warning (console.warn): the dev server is not for production.
+   */
   host?: string;
   /** Port of node 0; node i listens on `port + i`. `0` gives every node its own free port. Default `7450`. */
   port?: number;
@@ -202,6 +206,9 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   reaper?.unref();
 
   const addresses = cluster.nodes.map((n) => cluster.addressOf(n.index));
+  // Always printed, not only to `log`: an exposed server without auth must never start silently.
+  const exposed = exposureWarning(host, token);
+  if (exposed !== undefined) console.warn(exposed);
   log(`silo-edge dev server: ${nodeCount} node(s), ${shardCount} shard(s), tenancy ${tenancy ? "on" : "off"}`);
   for (const address of addresses) log(`listening on ${address}`);
 

@@ -18,6 +18,7 @@ export type {
   WorkerErrorPhase,
 } from "./task-context.js";
 export { TaskCancelledError, LeaseLostError, DrainBudgetExceededError } from "./worker-errors.js";
+export { WorkerProtocolError } from "./leased-task-check.js";
 export { HANDLER_ERROR, RESULT_NOT_ENCODABLE, PAYLOAD_NOT_DECODABLE } from "./task-outcome.js";
 export { DRAIN_BUDGET_EXCEEDED } from "./task-runner.js";
 export { REFRESH_ERROR } from "./refresh-runner.js";

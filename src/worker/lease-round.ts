@@ -1,5 +1,6 @@
 import { toSiloError } from "../core/errors.js";
 import type { SiloGRPCClient } from "../core/silo-client.js";
+import { checkLeasedTasks } from "./leased-task-check.js";
 import type { TaskPool } from "./task-pool.js";
 import type { WorkerErrorHandler } from "./task-context.js";
 
@@ -47,10 +48,13 @@ export async function leaseRound(addresses: readonly string[], first: number, op
     result.asked++;
     try {
       const res = await client.callNode(address, "LeaseTasks", (rpc, attempt) => rpc.leaseTasks({ workerId, maxTasks, taskGroup }, attempt));
-      for (const task of res.tasks) pool.run(task, requestedAt);
-      for (const refresh of res.refreshTasks) pool.refresh(refresh);
-      result.leased += res.tasks.length;
-      result.refreshes += res.refreshTasks.length;
+      // Never more than asked for, never another group's: see leased-task-check.ts.
+      const lease = checkLeasedTasks(address, taskGroup, maxTasks, res.tasks, res.refreshTasks);
+      if (lease.error) onError({ error: lease.error, phase: "lease", address });
+      for (const task of lease.run) pool.run(task, requestedAt);
+      for (const refresh of lease.refreshes) pool.refresh(refresh);
+      result.leased += lease.run.length;
+      result.refreshes += lease.refreshes.length;
     } catch (err) {
       result.failedNodes++;
       onError({ error: toSiloError(err, `LeaseTasks at ${address}`), phase: "lease", address });

@@ -140,12 +140,12 @@ export async function runTask(task: Task, options: TaskRunOptions): Promise<Task
     let payload: unknown;
     let decodeError: unknown;
     try {
-      payload = decodePayload(task.payload?.encoding.case === "msgpack" ? task.payload.encoding.value : undefined);
+      payload = decodePayload(task.payload?.encoding.case === "msgpack" ? task.payload.encoding.value : undefined, "payload");
     } catch (err) {
       decodeError = err;
     }
     if (decodeError !== undefined) {
-      outcome = failureOutcome(PAYLOAD_NOT_DECODABLE, { message: String((decodeError as Error)?.message ?? decodeError), name: "DecodeError" });
+      outcome = failureOutcome(PAYLOAD_NOT_DECODABLE, { message: String((decodeError as Error)?.message ?? decodeError), name: (decodeError as Error)?.name ?? "PayloadDecodeError" });
     } else {
       const context: TaskContext = {
         task,

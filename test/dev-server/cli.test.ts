@@ -92,5 +92,17 @@ describe("the silo-edge dev CLI", () => {
     child.stdout?.on("data", (c: Buffer) => (out += c.toString()));
     expect(await exitCode(child)).toBe(0);
     expect(out).toContain("Usage: silo-edge dev");
+    expect(out).toContain("NOT FOR PRODUCTION");
+  });
+
+  it("warns on stderr when it listens on a non-loopback address without a token", async () => {
+    const child = run(["dev", "--host", "0.0.0.0", "--port", "0"]);
+    let err = "";
+    child.stderr?.on("data", (c: Buffer) => (err += c.toString()));
+    await readyLines(child);
+    child.kill("SIGINT");
+    expect(await exitCode(child)).toBe(0);
+    expect(err).toContain("WARNING: listening on 0.0.0.0 without a token");
+    expect(err).toContain("not for production");
   });
 });

@@ -1,9 +1,10 @@
 import type * as http from "node:http";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { SiloError, SiloGRPCClient, clearTopologyCache, type Protocol } from "silo-edge";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { SiloError, SiloGRPCClient, clearTopologyCache, createGrpcWebFetchTransport, type Protocol } from "silo-edge";
 import { DEFAULT_MAX_RECEIVE_MESSAGE_BYTES } from "../../src/core/bounded-body-reader.js";
 import { create, toBinary } from "@bufbuild/protobuf";
-import { GetJobResponseSchema } from "../../src/gen/silo/v1/silo_pb.js";
+import { GetJobResponseSchema, Silo } from "../../src/gen/silo/v1/silo_pb.js";
 import { answer, grpcFrame, okContentType, startFetchServer, writeForever, type FetchServer } from "./fetch-server.js";
 import { measure, MiB } from "./heap-probe.js";
 
@@ -153,6 +154,49 @@ describe.each<Protocol>(["grpc-web", "connect"])("a hostile %s server", (protoco
   it("rejects a maxReceiveMessageBytes that is not a positive integer before any call", () => {
     for (const bad of [0, -1, 1.5, "1000", Number.NaN]) {
       expect(() => new SiloGRPCClient({ servers: server.address, useTls: false, protocol, maxReceiveMessageBytes: bad as number })).toThrow(/maxReceiveMessageBytes/);
+    }
+  });
+});
+
+describe("a hostile Connect server's error body", () => {
+  it("is read only up to 1 MiB: an endless JSON error fails typed, fast and with bounded memory", async () => {
+    const server = await startFetchServer("connect");
+    try {
+      server.script = async (_req, res) => {
+        res.writeHead(500, { "content-type": "application/json" });
+        res.write('{"code":"internal","message":"');
+        await writeForever(res, new Uint8Array(64 * 1024).fill(0x61));
+      };
+      const client = new SiloGRPCClient({ servers: server.address, useTls: false, protocol: "connect", timeoutMs: DEADLINE_MS, maxRetries: 0 });
+      await client.refreshTopology();
+      const { outcome, ms, peakGrowth } = await measure(() => client.getJob("job-1"));
+      expect(outcome).toBeInstanceOf(SiloError);
+      expect((outcome as SiloError).code).toBe("resource_exhausted");
+      expect((outcome as SiloError).message).toContain("the error body limit (1048576 bytes)");
+      expect(ms).toBeLessThanOrEqual(DEADLINE_MS + SLACK_MS);
+      expect(peakGrowth).toBeLessThan(MAX_GROWTH);
+    } finally {
+      clearTopologyCache();
+      await server.close();
+    }
+  });
+});
+
+describe("createGrpcWebFetchTransport's maxReceiveMessageBytes", () => {
+  it("stops an endless body with RESOURCE_EXHAUSTED, for Connect clients built on the transport", async () => {
+    const server = await startFetchServer("grpc-web");
+    try {
+      server.script = async (_req, res) => {
+        res.writeHead(200, { "content-type": okContentType("grpc-web") });
+        await writeForever(res, zeros);
+      };
+      const rpc = createClient(Silo, createGrpcWebFetchTransport({ baseUrl: `http://${server.address}`, maxReceiveMessageBytes: 1024 * 1024 }));
+      const { outcome, ms } = await measure(() => rpc.getJob({ id: "job-1" }, { timeoutMs: DEADLINE_MS }));
+      expect(outcome).toBeInstanceOf(ConnectError);
+      expect((outcome as ConnectError).code).toBe(Code.ResourceExhausted);
+      expect(ms).toBeLessThanOrEqual(DEADLINE_MS + SLACK_MS);
+    } finally {
+      await server.close();
     }
   });
 });

@@ -14,6 +14,8 @@ export interface ReceivedRequest {
   path: string;
   authorization: string | undefined;
   headers: http.IncomingHttpHeaders;
+  /** The request body as sent. */
+  body: Uint8Array;
 }
 
 /** Answers one non-topology request; `res` is the raw Node response. */
@@ -124,9 +126,12 @@ export async function startFetchServer(protocol: Protocol, host = "127.0.0.1", s
   const server = http.createServer((req, res) => {
     res.on("error", () => undefined);
     req.on("error", () => undefined);
-    state.received.push({ path: req.url ?? "", authorization: req.headers.authorization, headers: req.headers });
-    req.resume();
+    const chunks: Buffer[] = [];
+    const record: ReceivedRequest = { path: req.url ?? "", authorization: req.headers.authorization, headers: req.headers, body: new Uint8Array(0) };
+    state.received.push(record);
+    req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
+      record.body = new Uint8Array(Buffer.concat(chunks));
       if (req.url?.endsWith("/GetClusterInfo")) {
         answer(res, protocol, clusterInfo(state.advertise ?? state.address));
         return;

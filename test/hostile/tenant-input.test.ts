@@ -132,3 +132,56 @@ describe("a request scope's tenant", () => {
     expect(() => silo({ client, allowTenantOverride: "yes" as never })).toThrow(/allowTenantOverride/);
   });
 });
+
+describe("the README's safe multi-tenant example (verified JWT claim, required)", () => {
+  let server: DevServer;
+  let client: SiloGRPCClient;
+  const secret = "readme-example-secret";
+  beforeAll(async () => {
+    server = await startDevServer({ port: 0, nodes: 1, shards: 4, tenancy: true });
+    client = new SiloGRPCClient({ servers: server.addresses, useTls: false });
+  });
+  afterAll(() => server?.close());
+
+  async function app(): Promise<Hono<{ Variables: SiloVariables }>> {
+    const { jwt } = await import("hono/jwt");
+    const { fromJwtClaim } = await import("silo-edge/hono");
+    const a = new Hono<{ Variables: SiloVariables }>();
+    a.use("/api/*", jwt({ secret, alg: "HS256" }));
+    a.use("/api/*", silo({ client, tenant: fromJwtClaim("tenant_id"), required: true }));
+    a.post("/api/orders", async (c) => {
+      const handle = await c.var.silo.enqueue({ payload: await c.req.json(), taskGroup: "orders" });
+      return c.json({ id: handle.id, tenant: handle.tenant }, 202);
+    });
+    return a;
+  }
+
+  it("enqueues for the tenant of the verified claim, and ignores a tenant header", async () => {
+    const { sign } = await import("hono/jwt");
+    const token = await sign({ tenant_id: "acme" }, secret, "HS256");
+    const res = await (await app()).request("/api/orders", {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "x-tenant-id": "someone-else", "content-type": "application/json" },
+      body: "{}",
+    });
+    expect(res.status).toBe(202);
+    const body = (await res.json()) as { id: string; tenant: string };
+    expect(body.tenant).toBe("acme");
+    expect(server.jobsOnShard((await client.getTopology()).shardForHash(hashTenant("acme"))!.id)).toContain(body.id);
+  });
+
+  it("refuses a request with only a tenant header (401), and a verified token without the claim (400)", async () => {
+    const { sign } = await import("hono/jwt");
+    const a = await app();
+    const before = server.jobCount();
+    const headerOnly = await a.request("/api/orders", { method: "POST", headers: { "x-tenant-id": "acme" }, body: "{}" });
+    expect(headerOnly.status).toBe(401);
+    const noClaim = await a.request("/api/orders", {
+      method: "POST",
+      headers: { authorization: `Bearer ${await sign({ sub: "u1" }, secret, "HS256")}`, "x-tenant-id": "acme" },
+      body: "{}",
+    });
+    expect(noClaim.status).toBe(400);
+    expect(server.jobCount()).toBe(before);
+  });
+});
