@@ -52,6 +52,12 @@ export interface SiloClientOptions {
    * read it. Default false: such a client throws `SiloValidationError` for `token`.
    */
   allowInsecureToken?: boolean;
+  /**
+   * Largest response message accepted, in bytes. A larger response fails at once with
+   * `SiloResourceExhaustedError` as its bytes arrive, and nothing past the cap is buffered.
+   * Default 134_217_728 (128 MiB, the upstream client's).
+   */
+  maxReceiveMessageBytes?: number;
 }
 
 /** Options of a single call. */

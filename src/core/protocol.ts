@@ -16,6 +16,8 @@ export interface PlatformTransportOptions {
   protocol: Protocol;
   /** fetch implementation for the fetch-based protocols. Default: `globalThis.fetch`. */
   fetch?: typeof globalThis.fetch;
+  /** Largest response message accepted, in bytes. Default: 128 MiB. */
+  maxReceiveMessageBytes?: number;
 }
 
 /** The part of a runtime that differs between Node and fetch-only runtimes. */

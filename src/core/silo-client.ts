@@ -61,6 +61,7 @@ const CLIENT_KEYS = [
   "fetch",
   "headers",
   "allowInsecureToken",
+  "maxReceiveMessageBytes",
 ] as const;
 
 /** RPC clients shared by every SiloGRPCClient of the process, keyed by protocol and URL. */
@@ -122,6 +123,7 @@ export class SiloGRPCClient implements JobOperations {
   readonly #fetch: typeof globalThis.fetch | undefined;
   readonly #headers: Record<string, string>;
   readonly #allowInsecureToken: boolean;
+  readonly #maxReceiveMessageBytes: number | undefined;
   readonly #source: TopologySource;
   readonly #ownRpcClients = new Map<string, SiloRpcClient>();
   #fixedHeaders: Readonly<Record<string, string>> | undefined;
@@ -152,6 +154,8 @@ export class SiloGRPCClient implements JobOperations {
     this.#fetch = o.fetch as typeof globalThis.fetch | undefined;
     this.#headers = o.headers === undefined ? {} : checkHeaders("headers", o.headers);
     this.#allowInsecureToken = o.allowInsecureToken === undefined ? false : checkBool("allowInsecureToken", o.allowInsecureToken);
+    this.#maxReceiveMessageBytes =
+      o.maxReceiveMessageBytes === undefined ? undefined : checkInt("maxReceiveMessageBytes", o.maxReceiveMessageBytes, 0, 0xffffffff);
     let refreshIntervalMs: number = DEFAULTS.topologyRefreshIntervalMs;
     if (o.shardRouting !== undefined) {
       const r = checkObject("shardRouting", o.shardRouting);
@@ -259,11 +263,14 @@ export class SiloGRPCClient implements JobOperations {
     const own = this.#fetch !== undefined;
     const cache = own ? this.#ownRpcClients : sharedRpcClients;
     const baseUrl = `${this.#useTls ? "https" : "http"}://${address}`;
-    const key = `${this.#protocol} ${baseUrl}`;
+    const cap = this.#maxReceiveMessageBytes;
+    const key = cap === undefined ? `${this.#protocol} ${baseUrl}` : `${this.#protocol} ${baseUrl} max${cap}`;
     let client = cache.get(key);
     if (!client) {
       this.#checkTokenTransport(address, "the cluster topology");
-      client = createSiloRpc(platform.createChannel({ baseUrl, protocol: this.#protocol, ...(own ? { fetch: this.#fetch! } : {}) }));
+      client = createSiloRpc(
+        platform.createChannel({ baseUrl, protocol: this.#protocol, ...(own ? { fetch: this.#fetch! } : {}), ...(cap === undefined ? {} : { maxReceiveMessageBytes: cap }) }),
+      );
       cache.set(key, client);
     }
     this.#rpcByAddress.set(address, client);
