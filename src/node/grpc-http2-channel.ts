@@ -14,6 +14,7 @@ import {
   dropSession,
   getPooledSession,
   needsLivenessCheck,
+  reconnectDelay,
   releaseSession,
   retainSession,
   verifySession,
@@ -336,6 +337,8 @@ class UnaryCall implements H2StreamHandler {
   private trailers: H2Headers | undefined;
   private chunk: Uint8Array | undefined;
   private chunks: Uint8Array[] | undefined;
+  /** Pending wait for the pool's reconnect backoff. */
+  private backoffTimer: ReturnType<typeof setTimeout> | undefined;
   /** Response body bytes received on the current stream. */
   private received = 0;
   /** Length the response's gRPC message declares; -1 until its 5-byte prefix arrived. */
@@ -376,6 +379,15 @@ class UnaryCall implements H2StreamHandler {
   }
 
   private start(): void {
+    const wait = reconnectDelay(this.state.target);
+    if (wait > 0) {
+      // The last connection attempts failed: wait for the backoff (the deadline still holds).
+      this.backoffTimer = setTimeout(() => {
+        this.backoffTimer = undefined;
+        if (!this.settled) this.start();
+      }, wait);
+      return;
+    }
     const entry = getPooledSession(this.state.target);
     if (entry.verifying !== undefined || needsLivenessCheck(entry, this.state.pingIdleAfterMs)) {
       verifySession(entry, this.state.pingTimeoutMs).then(
@@ -462,6 +474,20 @@ class UnaryCall implements H2StreamHandler {
       }
       this.retried = true; // a working connection that keeps refusing: no fresh-connection resend either
       this.connectionFailed(false, new Error("the server refused the stream (REFUSED_STREAM)"));
+      return;
+    }
+    if (errorCode === ErrorCode.CANCEL) {
+      // The server's cancel, not the caller's: Canceled would read as "your signal aborted it".
+      const message = `${this.state.target.origin} cancelled the stream (RST_STREAM CANCEL); the request may have been processed`;
+      this.fail(
+        new ConnectError(
+          message,
+          Code.Unavailable,
+          this.responseHeaders === undefined ? undefined : this.metadata(),
+          undefined,
+          new Http2DeliveryFailure(message, true),
+        ),
+      );
       return;
     }
     this.fail(
@@ -569,7 +595,7 @@ class UnaryCall implements H2StreamHandler {
       this.metadata(),
     );
     if (statusError !== null) {
-      this.fail(statusError);
+      this.fail(statusError.code === Code.Canceled ? serverCancelled(this.state.target.origin, statusError) : statusError);
       return;
     }
     const body = this.chunks !== undefined ? Buffer.concat(this.chunks) : this.chunk;
@@ -640,6 +666,7 @@ class UnaryCall implements H2StreamHandler {
 
   private settle(): void {
     this.settled = true;
+    if (this.backoffTimer !== undefined) clearTimeout(this.backoffTimer);
     if (this.deadlineAt !== Infinity) untrackDeadline(this);
     this.signal?.removeEventListener("abort", this);
   }
@@ -680,6 +707,16 @@ function sweepDeadlines(): void {
     else if (call.deadlineAt < next) next = call.deadlineAt;
   }
   if (next !== Infinity) armDeadlineTimer(next);
+}
+
+/**
+ * A grpc-status CANCELLED from the server: the server gave up on the call (shutting down, its own
+ * deadline), which the caller must not mistake for its own cancellation. Unavailable, and marked
+ * as possibly processed.
+ */
+function serverCancelled(origin: string, status: ConnectError): ConnectError {
+  const message = `${origin} cancelled the call (grpc-status CANCELLED: ${status.rawMessage}); the request may have been processed`;
+  return new ConnectError(message, Code.Unavailable, status.metadata, undefined, new Http2DeliveryFailure(message, true, status));
 }
 
 /** gRPC's mapping of RST_STREAM error codes. */
