@@ -9,6 +9,6 @@ export const platform: Platform = {
   unsupported: () => undefined,
   createChannel(options: PlatformTransportOptions): UnaryChannel {
     if (options.protocol !== "grpc") return web.createChannel(options);
-    return createGrpcHttp2Channel({ baseUrl: options.baseUrl });
+    return createGrpcHttp2Channel({ baseUrl: options.baseUrl, maxReceiveMessageBytes: options.maxReceiveMessageBytes });
   },
 };

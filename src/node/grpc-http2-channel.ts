@@ -8,11 +8,13 @@ import { ErrorCode } from "../core/h2/frames.js";
 import { H2Stream, type H2Headers, type H2StreamHandler } from "../core/h2/client-connection.js";
 import { resolveH2Limits, type H2Limits } from "../core/h2/limits.js";
 import type { H2ProtocolError } from "../core/h2/protocol-error.js";
+import { DEFAULT_MAX_RECEIVE_MESSAGE_BYTES, DEFAULT_MAX_SEND_MESSAGE_BYTES } from "../core/message-size-limits.js";
 import { contentTypeProto, GrpcRequestHeaders, protocolHeaders, userAgent, type RequestHeaderRecord } from "./grpc-request-headers.js";
 import {
   dropSession,
   getPooledSession,
   needsLivenessCheck,
+  reconnectDelay,
   releaseSession,
   retainSession,
   verifySession,
@@ -57,6 +59,14 @@ export interface GrpcHttp2ChannelOptions {
    * see `H2Limits`. The first channel that opens a session for an origin sets them.
    */
   http2Limits?: Partial<H2Limits> | undefined;
+  /**
+   * Largest response message accepted, in bytes. A response that declares or sends more fails
+   * at once with `ResourceExhausted`; its stream is reset, so nothing past the cap is buffered.
+   * Default: 134_217_728 (128 MiB, the upstream client's).
+   */
+  maxReceiveMessageBytes?: number | undefined;
+  /** Largest request message sent, in bytes; a larger one fails before anything is sent. Default: 134_217_728 (128 MiB). */
+  maxSendMessageBytes?: number | undefined;
 }
 
 /** A gRPC-over-HTTP/2 channel to one origin; `send` is the transport's lower-level entry. */
@@ -79,7 +89,18 @@ type HeadersInit = ConstructorParameters<typeof Headers>[0];
  * all channels and transports.
  */
 export function createGrpcHttp2Channel(options: GrpcHttp2ChannelOptions): GrpcHttp2Channel {
-  const { baseUrl, defaultTimeoutMs, idleTimeoutMs = 60_000, pingIdleAfterMs = 5_000, pingTimeoutMs = 1_000, tlsOptions } = options;
+  const {
+    baseUrl,
+    defaultTimeoutMs,
+    idleTimeoutMs = 60_000,
+    pingIdleAfterMs = 5_000,
+    pingTimeoutMs = 1_000,
+    tlsOptions,
+    maxReceiveMessageBytes = DEFAULT_MAX_RECEIVE_MESSAGE_BYTES,
+    maxSendMessageBytes = DEFAULT_MAX_SEND_MESSAGE_BYTES,
+  } = options;
+  checkMessageCap("maxReceiveMessageBytes", maxReceiveMessageBytes);
+  checkMessageCap("maxSendMessageBytes", maxSendMessageBytes);
   const url = parseBaseUrl(baseUrl);
   let limits: H2Limits;
   try {
@@ -97,9 +118,18 @@ export function createGrpcHttp2Channel(options: GrpcHttp2ChannelOptions): GrpcHt
     },
     pingIdleAfterMs,
     pingTimeoutMs,
+    maxReceiveMessageBytes,
   };
   const encoder = new GrpcRequestHeaders(url.scheme, url.authority);
   const call = (block: () => Uint8Array, frame: Uint8Array, signal: AbortSignal | undefined, timeoutMs: number | undefined): Promise<Http2UnaryResult> => {
+    if (frame.length - 5 > maxSendMessageBytes) {
+      return Promise.reject(
+        new ConnectError(
+          `the request message of ${frame.length - 5} bytes is over maxSendMessageBytes (${maxSendMessageBytes}); nothing was sent`,
+          Code.ResourceExhausted,
+        ),
+      );
+    }
     let headerBlock: Uint8Array;
     try {
       headerBlock = block();
@@ -128,6 +158,14 @@ export interface TransportState {
   readonly target: Http2SessionTarget;
   readonly pingIdleAfterMs: number;
   readonly pingTimeoutMs: number;
+  readonly maxReceiveMessageBytes: number;
+}
+
+function checkMessageCap(field: string, value: number): void {
+  // The gRPC length prefix is a uint32.
+  if (!Number.isSafeInteger(value) || value < 0 || value > 0xffffffff) {
+    throw new ConnectError(`${field} must be an integer between 0 and 4294967295, got ${String(value)}`, Code.InvalidArgument);
+  }
 }
 
 interface ParsedBaseUrl {
@@ -299,6 +337,12 @@ class UnaryCall implements H2StreamHandler {
   private trailers: H2Headers | undefined;
   private chunk: Uint8Array | undefined;
   private chunks: Uint8Array[] | undefined;
+  /** Pending wait for the pool's reconnect backoff. */
+  private backoffTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Response body bytes received on the current stream. */
+  private received = 0;
+  /** Length the response's gRPC message declares; -1 until its 5-byte prefix arrived. */
+  private declared = -1;
 
   constructor(
     private readonly state: TransportState,
@@ -335,6 +379,15 @@ class UnaryCall implements H2StreamHandler {
   }
 
   private start(): void {
+    const wait = reconnectDelay(this.state.target);
+    if (wait > 0) {
+      // The last connection attempts failed: wait for the backoff (the deadline still holds).
+      this.backoffTimer = setTimeout(() => {
+        this.backoffTimer = undefined;
+        if (!this.settled) this.start();
+      }, wait);
+      return;
+    }
     const entry = getPooledSession(this.state.target);
     if (entry.verifying !== undefined || needsLivenessCheck(entry, this.state.pingIdleAfterMs)) {
       verifySession(entry, this.state.pingTimeoutMs).then(
@@ -356,6 +409,8 @@ class UnaryCall implements H2StreamHandler {
     // not worth repeating at once.
     this.reused = entry.session.connected;
     const stream = new H2Stream(this.headerBlock, this.frame, this);
+    // The server gets no window for more than twice what we would accept (padding counts too).
+    stream.recvBudget = 2 * (this.state.maxReceiveMessageBytes + 5);
     retainSession(entry);
     this.stream = stream;
     if (!entry.session.request(stream)) {
@@ -383,8 +438,22 @@ class UnaryCall implements H2StreamHandler {
 
   onData(chunk: Uint8Array, endStream: boolean): void {
     if (chunk.length > 0) {
+      const received = (this.received += chunk.length);
+      // Checked before the chunk is kept: nothing past the cap is buffered.
+      if (this.declared >= 0 ? received > this.declared + 5 : received > this.state.maxReceiveMessageBytes + 5) {
+        this.bodyTooLarge();
+        return;
+      }
       if (this.chunk === undefined) this.chunk = chunk;
       else (this.chunks ??= [this.chunk]).push(chunk);
+      // Only a gRPC response has a length prefix; anything else is judged whole when it ends.
+      if (this.declared < 0 && received >= 5 && this.isGrpcResponse()) {
+        this.declared = this.declaredLength();
+        if (this.declared > this.state.maxReceiveMessageBytes || received > this.declared + 5) {
+          this.bodyTooLarge();
+          return;
+        }
+      }
     }
     if (endStream) {
       this.streamDone();
@@ -407,6 +476,20 @@ class UnaryCall implements H2StreamHandler {
       this.connectionFailed(false, new Error("the server refused the stream (REFUSED_STREAM)"));
       return;
     }
+    if (errorCode === ErrorCode.CANCEL) {
+      // The server's cancel, not the caller's: Canceled would read as "your signal aborted it".
+      const message = `${this.state.target.origin} cancelled the stream (RST_STREAM CANCEL); the request may have been processed`;
+      this.fail(
+        new ConnectError(
+          message,
+          Code.Unavailable,
+          this.responseHeaders === undefined ? undefined : this.metadata(),
+          undefined,
+          new Http2DeliveryFailure(message, true),
+        ),
+      );
+      return;
+    }
     this.fail(
       new ConnectError(
         `the server reset the stream (HTTP/2 error code ${errorCode})`,
@@ -414,6 +497,39 @@ class UnaryCall implements H2StreamHandler {
         this.responseHeaders === undefined ? undefined : this.metadata(),
       ),
     );
+  }
+
+  private isGrpcResponse(): boolean {
+    const headers = this.responseHeaders;
+    return headers !== undefined && first(headers[":status"]) === "200" && isGrpcProtoContentType(first(headers["content-type"]));
+  }
+
+  /** The gRPC length prefix of the response, from the first five bytes received. */
+  private declaredLength(): number {
+    const prefix = new Uint8Array(5);
+    let n = 0;
+    for (const part of this.chunks ?? [this.chunk!]) {
+      for (let i = 0; i < part.length && n < 5; i++) prefix[n++] = part[i]!;
+      if (n === 5) break;
+    }
+    return ((prefix[1]! << 24) >>> 0) + ((prefix[2]! << 16) | (prefix[3]! << 8) | prefix[4]!);
+  }
+
+  /** The response is over the receive cap, or carries more than its one message: stop reading it. */
+  private bodyTooLarge(): void {
+    const cap = this.state.maxReceiveMessageBytes;
+    if (this.declared > cap) {
+      this.fail(
+        new ConnectError(
+          `the response message declares ${this.declared} bytes, over maxReceiveMessageBytes (${cap})`,
+          Code.ResourceExhausted,
+        ),
+      );
+    } else if (this.declared >= 0) {
+      this.fail(new ConnectError("protocol error: received extra output message for unary method", Code.Unimplemented));
+    } else {
+      this.fail(new ConnectError(`the response is over maxReceiveMessageBytes (${cap})`, Code.ResourceExhausted));
+    }
   }
 
   onStreamError(error: H2ProtocolError): void {
@@ -479,7 +595,7 @@ class UnaryCall implements H2StreamHandler {
       this.metadata(),
     );
     if (statusError !== null) {
-      this.fail(statusError);
+      this.fail(statusError.code === Code.Canceled ? serverCancelled(this.state.target.origin, statusError) : statusError);
       return;
     }
     const body = this.chunks !== undefined ? Buffer.concat(this.chunks) : this.chunk;
@@ -508,6 +624,8 @@ class UnaryCall implements H2StreamHandler {
     this.trailers = undefined;
     this.chunk = undefined;
     this.chunks = undefined;
+    this.received = 0;
+    this.declared = -1;
   }
 
   private connectionFailed(mayHaveBeenSent: boolean, cause: Error): void {
@@ -548,6 +666,7 @@ class UnaryCall implements H2StreamHandler {
 
   private settle(): void {
     this.settled = true;
+    if (this.backoffTimer !== undefined) clearTimeout(this.backoffTimer);
     if (this.deadlineAt !== Infinity) untrackDeadline(this);
     this.signal?.removeEventListener("abort", this);
   }
@@ -588,6 +707,16 @@ function sweepDeadlines(): void {
     else if (call.deadlineAt < next) next = call.deadlineAt;
   }
   if (next !== Infinity) armDeadlineTimer(next);
+}
+
+/**
+ * A grpc-status CANCELLED from the server: the server gave up on the call (shutting down, its own
+ * deadline), which the caller must not mistake for its own cancellation. Unavailable, and marked
+ * as possibly processed.
+ */
+function serverCancelled(origin: string, status: ConnectError): ConnectError {
+  const message = `${origin} cancelled the call (grpc-status CANCELLED: ${status.rawMessage}); the request may have been processed`;
+  return new ConnectError(message, Code.Unavailable, status.metadata, undefined, new Http2DeliveryFailure(message, true, status));
 }
 
 /** gRPC's mapping of RST_STREAM error codes. */

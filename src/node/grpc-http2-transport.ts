@@ -61,6 +61,13 @@ export interface GrpcHttp2TransportOptions {
    * (see `H2Limits`). The first transport that opens a session for an origin sets them.
    */
   http2Limits?: Partial<H2Limits>;
+  /**
+   * Largest response message accepted, in bytes; a larger one fails at once with
+   * `ResourceExhausted` and is not buffered. Default: 134_217_728 (128 MiB).
+   */
+  maxReceiveMessageBytes?: number;
+  /** Largest request message sent, in bytes; a larger one fails before sending. Default: 134_217_728 (128 MiB). */
+  maxSendMessageBytes?: number;
 }
 
 // `HeadersInit` is a DOM lib type; this package compiles against Node's types only.

@@ -36,6 +36,40 @@ export interface Http2SessionTarget {
 
 const pool = new Map<string, PooledHttp2Session>();
 
+/**
+ * Reconnect backoff per pool key, as gRPC's connection backoff: after a connection that never
+ * reached an HTTP/2 server (refused, reset, closed before the server's SETTINGS), the next one
+ * waits 100 ms, then 1.6 times longer each time, up to 5 s, each delay jittered by ±20 %. Calls
+ * meanwhile wait (within their deadlines) and then share the next attempt, so many failing calls
+ * to a dead server make few connection attempts. A connection that was established resets it.
+ */
+export const RECONNECT_BACKOFF = { initialMs: 100, multiplier: 1.6, jitter: 0.2, maxMs: 5_000 } as const;
+
+const reconnects = new Map<string, { failures: number; retryAt: number }>();
+
+function connectionEnded(key: string, established: boolean): void {
+  if (established) {
+    reconnects.delete(key);
+    return;
+  }
+  const failures = (reconnects.get(key)?.failures ?? 0) + 1;
+  const { initialMs, multiplier, jitter, maxMs } = RECONNECT_BACKOFF;
+  const delay = Math.min(maxMs, initialMs * multiplier ** (failures - 1)) * (1 - jitter + 2 * jitter * Math.random());
+  reconnects.set(key, { failures, retryAt: Date.now() + delay });
+}
+
+/**
+ * How long a call must wait before the pool may open a connection for the target: 0 when a
+ * pooled session exists or no backoff is running.
+ */
+export function reconnectDelay(target: Http2SessionTarget): number {
+  const state = reconnects.get(target.key);
+  if (state === undefined) return 0;
+  const pooled = pool.get(target.key);
+  if (pooled !== undefined && !pooled.dropped) return 0;
+  return Math.max(0, state.retryAt - Date.now());
+}
+
 /** Returns the pooled session for the target, or opens (and pools) a new one. */
 export function getPooledSession(target: Http2SessionTarget): PooledHttp2Session {
   const existing = pool.get(target.key);
@@ -68,7 +102,10 @@ export function openSession(target: Http2SessionTarget): PooledHttp2Session {
   // An idle session must never keep the process (or a Lambda invocation) alive.
   session.unref();
   session.onGoaway = () => dropSession(entry);
-  session.onClose = () => dropSession(entry);
+  session.onClose = () => {
+    connectionEnded(entry.key, session.established);
+    dropSession(entry);
+  };
   if (target.idleTimeoutMs > 0 && Number.isFinite(target.idleTimeoutMs)) {
     // setTimeout fires at once for delays above 2^31-1 ms.
     entry.idleTimer = setTimeout(onIdleTimer, Math.min(target.idleTimeoutMs, 0x7fffffff), entry);
@@ -167,10 +204,11 @@ export function verifySession(entry: PooledHttp2Session, timeoutMs: number): Pro
 }
 
 /**
- * Closes every pooled HTTP/2 session gracefully and resolves once they are closed. For tests
- * and graceful shutdown; later calls open new sessions.
+ * Closes every pooled HTTP/2 session gracefully and resolves once they are closed, and forgets
+ * any reconnect backoff. For tests and graceful shutdown; later calls open new sessions.
  */
 export async function closeAllHttp2Sessions(): Promise<void> {
+  reconnects.clear();
   const entries = [...pool.values()];
   await Promise.all(
     entries.map(

@@ -130,6 +130,8 @@ export { H2ProtocolError };
 export class Http2ClientConnection {
   /** True once the socket (and TLS handshake) connected. */
   connected = false;
+  /** True once the server's first SETTINGS frame arrived: an HTTP/2 server is really there. */
+  established = false;
   /** True once the connection takes no new streams (GOAWAY sent or received, closing, failed). */
   draining = false;
   /** True once the socket is closed. */
@@ -644,6 +646,7 @@ export class Http2ClientConnection {
       return;
     }
     if (payload.length % 6 !== 0) throw new H2ProtocolError("SETTINGS of the wrong size", ErrorCode.FRAME_SIZE_ERROR);
+    this.established = true;
     if (payload.length / 6 > this.limits.maxSettingsEntries) {
       throw new H2ProtocolError(
         `a SETTINGS frame with ${payload.length / 6} entries, more than ${this.limits.maxSettingsEntries}`,
