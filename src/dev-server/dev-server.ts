@@ -18,6 +18,7 @@ import { NodeListener } from "./node-listener.js";
 import { withRequestGuard } from "./request-guard.js";
 import type { NodeRequestHandler } from "./node-listener.js";
 import { registerSiloService } from "./silo-service.js";
+import { resolveQueryOptions, type QueryOptions } from "./query/query-service.js";
 
 /** Options of {@link startDevServer}. */
 export interface DevServerOptions {
@@ -39,6 +40,8 @@ export interface DevServerOptions {
   maxBodyBytes?: number;
   /** Receives one-line log messages. Default: silent. */
   log?: (line: string) => void;
+  /** Limits of the Query RPC (statement timeout, concurrent statements per shard, result size). Default: the stock server's. */
+  query?: QueryOptions;
 }
 
 /** A running dev server and its test hooks. */
@@ -100,6 +103,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     log = () => undefined,
   } = options;
   validateOptions({ port, nodeCount, shardCount, leaseMs, maxBodyBytes, token });
+  const query = resolveQueryOptions(options.query);
 
   const cluster = new ClusterState(nodeCount, shardCount, host);
   const rateLimiter = new RateLimiter();
@@ -133,6 +137,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
           nodeIndex: identity.index,
           expireLeases,
           resetShards,
+          query,
         }),
       interceptors,
       readMaxBytes: maxBodyBytes,

@@ -9,6 +9,7 @@ import type { AttemptRecord, JobRecord, Lease, Outcome, ShardStore } from "./job
 import { isTerminal, statusName } from "./job-store.js";
 import { formatRange, rangeContainsTenant } from "./shard-ranges.js";
 import { parseShardId } from "./shard-id.js";
+import { createQueryHandler, type QueryOptions } from "./query/query-service.js";
 
 /** Metadata names the stock server uses to point a client at a shard's owner. */
 export const SHARD_OWNER_ADDR_HEADER = "x-silo-shard-owner-addr";
@@ -28,6 +29,8 @@ export interface SiloServiceContext {
   readonly expireLeases: (now: number) => void;
   /** Clear every shard (ResetShards); returns how many were reset. */
   readonly resetShards: () => number;
+  /** Limits of the Query RPC, defaults filled in. */
+  readonly query: Required<QueryOptions>;
 }
 
 /** RPCs with real behaviour; every other method of `silo.v1.Silo` answers UNIMPLEMENTED. */
@@ -46,6 +49,7 @@ const IMPLEMENTED = new Set([
   "ReportOutcome",
   "ReportRefreshOutcome",
   "ResetShards",
+  "Query",
 ]);
 
 /** Register the Silo service for one node on a connect router. */
@@ -133,7 +137,11 @@ function createSiloHandlers(ctx: SiloServiceContext): Partial<ServiceImpl<typeof
     }
   };
 
+  const query = createQueryHandler({ localShard, tick, options: ctx.query });
+
   return {
+    query,
+
     getClusterInfo() {
       tick();
       const self = cluster.node(ctx.nodeIndex);
