@@ -4,7 +4,7 @@
 // before any network call, and routes by the tenant's shard.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDevServer, type DevServer } from "silo-edge/dev";
-import { hashTenant, SiloGRPCClient, SiloInvalidArgumentError, SiloValidationError, type Protocol, type QueryBindParameter, type QueryResult } from "silo-edge";
+import { hashTenant, SiloDeadlineExceededError, SiloGRPCClient, SiloInvalidArgumentError, SiloResourceExhaustedError, SiloValidationError, type Protocol, type QueryBindParameter, type QueryResult } from "silo-edge";
 
 describe.each<Protocol>(["grpc", "grpc-web"])("client.query over %s", (protocol) => {
   let server: DevServer;
@@ -103,5 +103,25 @@ describe.each<Protocol>(["grpc", "grpc-web"])("client.query over %s", (protocol)
     const err = await client.query("SELECT nonexistent_column FROM jobs", tenants[0]).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SiloInvalidArgumentError);
     expect((err as Error).message).toMatch(/SQL error/);
+  });
+});
+
+describe("client.query limit errors", () => {
+  let server: DevServer;
+  let client: SiloGRPCClient;
+
+  beforeAll(async () => {
+    server = await startDevServer({ port: 0, query: { statementTimeoutMs: 200, maxResultBytes: 1_000 } });
+    client = new SiloGRPCClient({ servers: server.addresses, useTls: false, maxRetries: 0 });
+  });
+  afterAll(() => server.close());
+
+  it("throws SiloDeadlineExceededError for the statement timeout and SiloResourceExhaustedError for the result cap", async () => {
+    const slow = await client.query("SELECT sum(x % 7) AS s FROM range(1000000000000) t(x)").catch((e: unknown) => e);
+    expect(slow).toBeInstanceOf(SiloDeadlineExceededError);
+    expect((slow as Error).message).toMatch(/Query exceeded statement timeout of 200 ms/);
+    const big = await client.query("SELECT x FROM range(100000) t(x)").catch((e: unknown) => e);
+    expect(big).toBeInstanceOf(SiloResourceExhaustedError);
+    expect((big as Error).message).toMatch(/max_result_bytes \(1000 bytes\)/);
   });
 });

@@ -103,20 +103,20 @@ function cellKind(type: EngineType): CellKind {
 }
 
 /**
- * The Arrow type DataFusion would report. Two deliberate translations: DuckDB's 128-bit SUM
- * results are reported as 64-bit (DataFusion sums integers in 64 bits), and DECIMAL, which DuckDB
- * gives literals such as `100.0`, as Float64 (DataFusion parses such literals as Float64).
+ * The Arrow type DataFusion would report. Deliberate translations: signed integers of any width,
+ * including DuckDB's 128-bit SUM results, are Int64 (DataFusion types integer literals and sums
+ * as 64-bit), and DECIMAL, which DuckDB gives literals such as `100.0`, is Float64 (DataFusion
+ * parses such literals as Float64).
  */
 export function arrowTypeName(type: EngineType): string {
   switch (type.typeId) {
     case T.BOOLEAN:
       return "Boolean";
+    // No table has a signed column narrower than Int64, so DuckDB's narrower signed results come
+    // from literals and arithmetic (`1`, `priority * 2`), which DataFusion types as Int64.
     case T.TINYINT:
-      return "Int8";
     case T.SMALLINT:
-      return "Int16";
     case T.INTEGER:
-      return "Int32";
     case T.BIGINT:
     case T.HUGEINT:
       return "Int64";
