@@ -1,9 +1,11 @@
+import { Code, ConnectError } from "@connectrpc/connect";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { decode } from "@msgpack/msgpack";
-import type { QueryParameterSchema, QueryResponse } from "../gen/silo/v1/silo_pb.js";
+import type { QueryParameterSchema, QueryRequestSchema, QueryResponse } from "../gen/silo/v1/silo_pb.js";
+import { abortableSleep } from "./abortable-sleep.js";
 import type { CallOptions } from "./client-options.js";
 import { SiloError, SiloValidationError } from "./errors.js";
-import type { SiloGRPCClient } from "./silo-client.js";
+import type { AttemptOptions, SiloGRPCClient, SiloRpcClient } from "./silo-client.js";
 import { checkTenant } from "./validation.js";
 
 /**
@@ -92,8 +94,32 @@ export async function runQuery<Row>(
   const res = await client.callRouted(
     "Query",
     { tenant: t },
-    (rpc, shard, attempt) => rpc.query({ shard: shard.id, sql, ...(t !== undefined ? { tenant: t } : {}), parameters: params }, attempt),
+    (rpc, shard, attempt) => queryAdmitted(rpc, { shard: shard.id, sql, ...(t !== undefined ? { tenant: t } : {}), parameters: params }, attempt),
     options,
   );
   return queryResultFromWire<Row>(res);
+}
+
+/** Retries after the first rejection; the upstream client's gRPC retry policy makes 5 attempts. */
+const ADMISSION_RETRIES = 4;
+
+/**
+ * Sends the Query, backing off while the shard is at its limit of concurrent statements
+ * (RESOURCE_EXHAUSTED "... statements already in flight"), as the upstream client's retry policy
+ * does (typescript_client/src/client.ts:1436-1448): 100 ms doubling, within the call's deadline.
+ * A result above the size cap is also RESOURCE_EXHAUSTED but would fail again: not retried.
+ */
+async function queryAdmitted(rpc: SiloRpcClient, request: MessageInitShape<typeof QueryRequestSchema>, attempt: AttemptOptions): Promise<QueryResponse> {
+  const deadline = Date.now() + attempt.timeoutMs;
+  for (let retry = 0; ; retry++) {
+    const timeoutMs = Math.max(1, deadline - Date.now());
+    try {
+      return await rpc.query(request, { ...attempt, timeoutMs });
+    } catch (err) {
+      const busy = err instanceof ConnectError && err.code === Code.ResourceExhausted && err.rawMessage.includes("statements already in flight");
+      const backoffMs = Math.min(5_000, 100 * 2 ** retry);
+      if (!busy || retry >= ADMISSION_RETRIES || Date.now() + backoffMs >= deadline || attempt.signal?.aborted) throw err;
+      await abortableSleep(backoffMs, attempt.signal);
+    }
+  }
 }

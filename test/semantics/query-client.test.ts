@@ -106,22 +106,41 @@ describe.each<Protocol>(["grpc", "grpc-web"])("client.query over %s", (protocol)
   });
 });
 
+const SLOW_SQL = "SELECT sum(x % 7) AS s FROM range(1000000000000) t(x)";
+
 describe("client.query limit errors", () => {
   let server: DevServer;
   let client: SiloGRPCClient;
 
   beforeAll(async () => {
-    server = await startDevServer({ port: 0, query: { statementTimeoutMs: 200, maxResultBytes: 1_000 } });
+    server = await startDevServer({ port: 0, query: { statementTimeoutMs: 200, maxResultBytes: 1_000, maxConcurrentStatements: 1 } });
     client = new SiloGRPCClient({ servers: server.addresses, useTls: false, maxRetries: 0 });
   });
   afterAll(() => server.close());
 
   it("throws SiloDeadlineExceededError for the statement timeout and SiloResourceExhaustedError for the result cap", async () => {
-    const slow = await client.query("SELECT sum(x % 7) AS s FROM range(1000000000000) t(x)").catch((e: unknown) => e);
+    const slow = await client.query(SLOW_SQL).catch((e: unknown) => e);
     expect(slow).toBeInstanceOf(SiloDeadlineExceededError);
     expect((slow as Error).message).toMatch(/Query exceeded statement timeout of 200 ms/);
     const big = await client.query("SELECT x FROM range(100000) t(x)").catch((e: unknown) => e);
     expect(big).toBeInstanceOf(SiloResourceExhaustedError);
     expect((big as Error).message).toMatch(/max_result_bytes \(1000 bytes\)/);
+  });
+
+  it("backs off and retries while the shard is at its statement limit, as the upstream client's retry policy does", async () => {
+    const slow = client.query(SLOW_SQL).catch((e: unknown) => e);
+    // The slow statement holds the shard's only slot until its 200 ms timeout.
+    await new Promise((r) => setTimeout(r, 50));
+    server.resetRpcCounts();
+    const quick = await client.query<{ one: number }>("SELECT 1 AS one");
+    expect(quick.rows).toEqual([{ one: 1 }]);
+    expect(server.rpcCounts().Query).toBeGreaterThan(1);
+    expect(await slow).toBeInstanceOf(SiloDeadlineExceededError);
+  });
+
+  it("does not retry a result over the size cap, which would fail again", async () => {
+    server.resetRpcCounts();
+    await expect(client.query("SELECT x FROM range(100000) t(x)")).rejects.toBeInstanceOf(SiloResourceExhaustedError);
+    expect(server.rpcCounts().Query).toBe(1);
   });
 });

@@ -3,13 +3,11 @@
 import { decode, encode } from "@msgpack/msgpack";
 import { expect } from "vitest";
 import { startDevServer, type DevServer, type DevServerOptions } from "../../src/dev-server/index.js";
-import type { QueryParameter } from "../../src/gen/silo/v1/silo_pb.js";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { QueryParameterSchema } from "../../src/gen/silo/v1/silo_pb.js";
 import type { SiloClient, TransportCase } from "../dev-server/harness.js";
 
 export { transports } from "../dev-server/harness.js";
-export type { QueryParameter };
 
 export interface QueryRows {
   columns: { name: string; dataType: string }[];
