@@ -98,6 +98,12 @@ describe.each(transports)("Query errors over $name", (transport) => {
     await expectError(client.query({ shard: "99999999-9999-9999-9999-999999999999", sql: "SELECT * FROM jobs" }), Code.NotFound, "shard not found");
   });
 
+  it("Tenant scoping: a request tenant is ignored with tenancy off too, where other RPCs refuse it (src/server.rs:466-527)", async () => {
+    const result = await runSql(client, shard, "SELECT COUNT(*) AS n FROM jobs WHERE tenant = '-'", [], "some-tenant");
+    expect(result.rows).toEqual([{ n: 7 }]);
+    await expectError(client.getJob({ shard, id: "done", tenant: "some-tenant" }), Code.FailedPrecondition);
+  });
+
   it("QueryArrow answers UNIMPLEMENTED on the dev server", async () => {
     const stream = client.queryArrow({ shard, sql: "SELECT 1" });
     const err = await expectError(
