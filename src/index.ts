@@ -7,6 +7,7 @@ export type { AwaitResultOptions } from "./core/job-handle.js";
 export type { SiloClientOptions, CallOptions, TokenOption } from "./core/client-options.js";
 export type { EnqueueOptions } from "./core/enqueue-options.js";
 export type { ImportJobOptions, ImportAttemptOptions, ImportJobResult } from "./core/import-jobs.js";
+export type { QueryBindParameter, QueryColumnInfo, QueryResult } from "./core/query.js";
 export { DEFAULT_PRIORITY } from "./core/enqueue-options.js";
 export { JobStatus, AttemptStatus, GubernatorAlgorithm } from "./core/job-types.js";
 export type {

@@ -20,6 +20,7 @@ import { requestMayHaveBeenSent } from "./delivery-failure.js";
 import { jobFromWire, jobResultFromWire, jobStatusFromWire } from "./job-view.js";
 import { PROTOCOLS, type Protocol } from "./protocol.js";
 import { isLoopbackAddress, parseNodeAddress, parseServers } from "./server-address.js";
+import { runQuery, type QueryBindParameter, type QueryResult } from "./query.js";
 import { createSiloRpc, type SiloRpc } from "./silo-rpc.js";
 import { hashTenantCached } from "./tenant-hash.js";
 import { Topology, type ShardRoute } from "./topology.js";
@@ -599,6 +600,15 @@ export class SiloGRPCClient implements JobOperations {
       // ready or running, which is what the caller asked for.
       (err) => (err.code === "failed_precondition" && /cannot expedite job/.test(err.message) && /running|ready to run|not future/i.test(err.message) ? true : undefined),
     );
+  }
+
+  /**
+   * Runs read-only SQL over the jobs, tasks and queues of the shard owning `tenant` (the default
+   * tenant's shard without one). The SQL sees every tenant on that shard: scope it with
+   * `WHERE tenant = $1`. `parameters` bind `$1`, `$2`, ... in order.
+   */
+  query<Row = Record<string, unknown>>(sql: string, tenant?: string, parameters?: QueryBindParameter[], options?: CallOptions): Promise<QueryResult<Row>> {
+    return runQuery<Row>(this, sql, tenant, parameters, options);
   }
 }
 

@@ -27,6 +27,8 @@ import type {
   ReportOutcomeResponse,
   ReportRefreshOutcomeRequestSchema,
   ReportRefreshOutcomeResponse,
+  QueryRequestSchema,
+  QueryResponse,
   ResetShardsRequestSchema,
   ResetShardsResponse,
   RestartJobRequestSchema,
@@ -35,6 +37,7 @@ import type {
 import { BinaryWriter } from "@bufbuild/protobuf/wire";
 import { FRAME_HEADER_BYTES, type UnaryBytesOptions, type UnaryBytesResponse, type UnaryChannel } from "./unary-channel.js";
 import { decodeGetClusterInfoResponse, decodeResetShardsResponse } from "./wire/cluster-messages.js";
+import { decodeQueryResponse, encodeQueryRequest } from "./wire/query-messages.js";
 import {
   checkEmptyResponse,
   decodeEnqueueResponse,
@@ -83,6 +86,8 @@ export interface SiloRpc {
   importJobs: Rpc<MessageInitShape<typeof ImportJobsRequestSchema>, ImportJobsResponse>;
   /** Dev mode only: wipes every shard of the node (tests). */
   resetShards: Rpc<MessageInitShape<typeof ResetShardsRequestSchema>, ResetShardsResponse>;
+  /** SQL over one shard's jobs, tasks and queues. */
+  query: Rpc<MessageInitShape<typeof QueryRequestSchema>, QueryResponse>;
 }
 
 const SERVICE = "/silo.v1.Silo/";
@@ -163,5 +168,6 @@ export function createSiloRpc(channel: UnaryChannel): SiloRpc {
     ),
     importJobs: method("ImportJobs", "silo.v1.ImportJobsRequest", "silo.v1.ImportJobsResponse", encodeImportJobsRequest, decodeImportJobsResponse),
     resetShards: method("ResetShards", "silo.v1.ResetShardsRequest", "silo.v1.ResetShardsResponse", encodeEmpty, decodeResetShardsResponse),
+    query: method("Query", "silo.v1.QueryRequest", "silo.v1.QueryResponse", encodeQueryRequest, decodeQueryResponse),
   };
 }

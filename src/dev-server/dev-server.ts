@@ -19,6 +19,7 @@ import { exposureWarning } from "./exposure-warning.js";
 import { withRequestGuard } from "./request-guard.js";
 import type { NodeRequestHandler } from "./node-listener.js";
 import { registerSiloService } from "./silo-service.js";
+import { resolveQueryOptions, type QueryOptions } from "./query/query-service.js";
 
 /** Options of {@link startDevServer}. */
 export interface DevServerOptions {
@@ -64,6 +65,8 @@ export interface DevServerOptions {
   maxBodyBytes?: number;
   /** Receives one-line log messages. Default: silent. */
   log?: (line: string) => void;
+  /** Limits of the Query RPC (statement timeout, concurrent statements per shard, result size). Default: the stock server's. */
+  query?: QueryOptions;
 }
 
 /** A running dev server and its test hooks. */
@@ -131,6 +134,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     log = () => undefined,
   } = options;
   validateOptions({ port, nodeCount, shardCount, leaseMs, maxBodyBytes, token, reaperIntervalMs, clock, gubernatorMode });
+  const query = resolveQueryOptions(options.query);
 
   const cluster = new ClusterState(nodeCount, shardCount, host);
   // Gubernator is a cluster-wide service: one source shared by every shard.
@@ -171,6 +175,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
           nodeIndex: identity.index,
           now: clock,
           resetShards,
+          query,
         }),
       interceptors,
       readMaxBytes: maxBodyBytes,

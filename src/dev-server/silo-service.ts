@@ -17,6 +17,7 @@ import { storedLimits } from "./limit-defaults.js";
 import { msgpackBytes, validateMetadata } from "./request-values.js";
 import { formatRange, rangeContainsTenant } from "./shard-ranges.js";
 import { parseShardId } from "./shard-id.js";
+import { createQueryHandler, type QueryOptions } from "./query/query-service.js";
 
 /** Metadata names the stock server uses to point a client at a shard's owner. */
 export const SHARD_OWNER_ADDR_HEADER = "x-silo-shard-owner-addr";
@@ -33,6 +34,8 @@ export interface SiloServiceContext {
   readonly now: () => number;
   /** Clear every shard (ResetShards); returns how many were reset. */
   readonly resetShards: () => number;
+  /** Limits of the Query RPC, defaults filled in. */
+  readonly query: Required<QueryOptions>;
 }
 
 /** RPCs with real behaviour; every other method of `silo.v1.Silo` answers UNIMPLEMENTED. */
@@ -52,6 +55,7 @@ const IMPLEMENTED = new Set([
   "ReportRefreshOutcome",
   "ResetShards",
   "ImportJobs",
+  "Query",
 ]);
 
 /** Register the Silo service for one node on a connect router. */
@@ -144,7 +148,11 @@ function createSiloHandlers(ctx: SiloServiceContext): Partial<ServiceImpl<typeof
     checkTenantInRange(store.shardId, tenantId);
   };
 
+  const query = createQueryHandler({ localShard, tick, options: ctx.query });
+
   return {
+    query,
+
     getClusterInfo() {
       const self = cluster.node(ctx.nodeIndex);
       return {
