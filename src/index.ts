@@ -3,18 +3,18 @@
 export { SiloGRPCClient, SiloClient, DEFAULT_TENANT_ROUTE } from "./core/silo-client.js";
 export type { SiloRpcClient, AttemptOptions } from "./core/silo-client.js";
 export { JobHandle } from "./core/job-handle.js";
-export type { AwaitResultOptions } from "./core/job-handle.js";
-export type { SiloClientOptions, CallOptions, TokenOption } from "./core/client-options.js";
-export type { EnqueueOptions } from "./core/enqueue-options.js";
+export type { AwaitJobOptions } from "./core/job-handle.js";
+export type { SiloGRPCClientOptions, CallOptions, TokenOption } from "./core/client-options.js";
+export type { EnqueueJobOptions } from "./core/enqueue-options.js";
 export { DEFAULT_PRIORITY } from "./core/enqueue-options.js";
-export { JobStatus, AttemptStatus, GubernatorAlgorithm } from "./core/job-types.js";
+export { JobStatus, AttemptStatus, GubernatorAlgorithm, GubernatorBehavior } from "./core/job-types.js";
 export type {
   Int64Like,
   RetryPolicy,
-  ConcurrencyLimit,
-  RateLimit,
-  RateLimitRetryPolicy,
-  FloatingConcurrencyLimit,
+  ConcurrencyLimitConfig,
+  RateLimitConfig,
+  RateLimitRetryPolicyConfig,
+  FloatingConcurrencyLimitConfig,
   JobLimit,
   Job,
   JobAttempt,
@@ -24,9 +24,15 @@ export {
   SiloError,
   SiloValidationError,
   SiloConfigurationError,
+  SiloGrpcError,
+  SiloNotFoundError,
+  SiloAlreadyExistsError,
   JobNotFoundError,
   JobAlreadyExistsError,
   JobNotTerminalError,
+  TaskNotFoundError,
+  TaskLeaseLostError,
+  DuplicateTaskDeliveryError,
   SiloInvalidArgumentError,
   SiloFailedPreconditionError,
   SiloUnauthenticatedError,
@@ -36,6 +42,7 @@ export {
   SiloDeadlineExceededError,
   SiloCancelledError,
   toSiloError,
+  isConnectivityError,
 } from "./core/errors.js";
 export type { SiloErrorCode, SiloErrorOptions } from "./core/errors.js";
 export { hashTenant } from "./core/tenant-hash.js";

@@ -6,7 +6,7 @@ import type { TopologyStore } from "./topology-store.js";
 export type TokenOption = string | (() => string | Promise<string>);
 
 /** Options of `new SiloGRPCClient(options)`. */
-export interface SiloClientOptions {
+export interface SiloGRPCClientOptions {
   /** One or more servers to learn the topology from: `"host:port"`, `{ host, port }` or a list. Required. */
   servers: ServersOption;
   /**

@@ -20,7 +20,7 @@ import {
 } from "./validation.js";
 
 /** What `enqueue()` takes; the fields of Silo's enqueueing guide. */
-export interface EnqueueOptions<P = unknown> {
+export interface EnqueueJobOptions<P = unknown> {
   /** The job's data, any MessagePack-encodable (JSON-like) value, handed to the worker. */
   payload: P;
   /** Which workers process the job. Non-empty, at most 64 characters. */
@@ -146,7 +146,7 @@ export type EnqueueRequestInit = MessageInitShape<typeof EnqueueRequestSchema>;
  * Validates enqueue options and builds the wire request (without `shard`, which routing fills).
  * Throws `SiloValidationError` naming the field on the first problem.
  */
-export function buildEnqueueRequest(options: EnqueueOptions, id: string): { request: EnqueueRequestInit; tenant: string | undefined } {
+export function buildEnqueueRequest(options: EnqueueJobOptions, id: string): { request: EnqueueRequestInit; tenant: string | undefined } {
   const o = checkObject("options", options);
   checkKnownKeys("", o, ENQUEUE_KEYS);
   const taskGroup = checkName("taskGroup", o.taskGroup);

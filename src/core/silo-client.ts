@@ -1,20 +1,25 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { platform } from "#platform";
 import { abortableSleep } from "./abortable-sleep.js";
-import type { CallOptions, SiloClientOptions, TokenOption } from "./client-options.js";
-import { buildEnqueueRequest, type EnqueueOptions } from "./enqueue-options.js";
+import type { CallOptions, SiloGRPCClientOptions, TokenOption } from "./client-options.js";
+import { buildEnqueueRequest, type EnqueueJobOptions } from "./enqueue-options.js";
 import {
+  type ErrorSubject,
+  JobAlreadyExistsError,
+  JobNotFoundError,
   JobNotTerminalError,
   SiloCancelledError,
   SiloDeadlineExceededError,
   SiloError,
+  SiloFailedPreconditionError,
+  SiloPermissionDeniedError,
   SiloUnauthenticatedError,
   SiloUnavailableError,
   SiloValidationError,
   toSiloError,
 } from "./errors.js";
-import { type AwaitResultOptions, JobHandle, type JobOperations } from "./job-handle.js";
-import type { Job, JobResult, JobStatus } from "./job-types.js";
+import { type AwaitJobOptions, JobHandle, type JobOperations } from "./job-handle.js";
+import { type Job, type JobResult, JobStatus } from "./job-types.js";
 import { requestMayHaveBeenSent } from "./delivery-failure.js";
 import { jobFromWire, jobResultFromWire, jobStatusFromWire } from "./job-view.js";
 import { PROTOCOLS, type Protocol } from "./protocol.js";
@@ -128,7 +133,7 @@ export class SiloGRPCClient implements JobOperations {
   /** `#rpcFor` by address, so a warm call builds no URL or cache key. */
   readonly #rpcByAddress = new Map<string, SiloRpcClient>();
 
-  constructor(options: SiloClientOptions) {
+  constructor(options: SiloGRPCClientOptions) {
     const o = checkObject("options", options);
     checkKnownKeys("", o, CLIENT_KEYS);
     this.#servers = parseServers(o.servers);
@@ -169,7 +174,7 @@ export class SiloGRPCClient implements JobOperations {
     this.#source = {
       key: `${this.#useTls ? "tls" : "plain"}|${this.#servers.join(",")}`,
       fetch: () => this.#fetchTopology(),
-      store: store as SiloClientOptions["topologyCache"],
+      store: store as SiloGRPCClientOptions["topologyCache"],
       refreshIntervalMs,
     };
   }
@@ -228,7 +233,7 @@ export class SiloGRPCClient implements JobOperations {
           return topology;
         } catch (err) {
           const e = toSiloError(err, `GetClusterInfo at ${server}`);
-          if (e.code === "unauthenticated" || e.code === "permission_denied") throw e;
+          if (e instanceof SiloUnauthenticatedError || e instanceof SiloPermissionDeniedError) throw e;
           if (!(err instanceof SiloError) && classify(ConnectError.from(err)).kind === "retry") retryable = true;
           failures.push(e.message);
         }
@@ -305,7 +310,7 @@ export class SiloGRPCClient implements JobOperations {
    */
   async callRouted<T>(
     op: string,
-    route: { tenant?: string | undefined; shardId?: string },
+    route: { tenant?: string | undefined; shardId?: string } & ErrorSubject,
     fn: (rpc: SiloRpcClient, shard: ShardRoute, attempt: AttemptOptions) => Promise<T>,
     callOptions: CallOptions | undefined,
     onRetryError?: (err: SiloError) => T | undefined,
@@ -339,9 +344,9 @@ export class SiloGRPCClient implements JobOperations {
         const shard = route.shardId !== undefined ? topology.shardById(route.shardId) : topology.shardForHash(hashTenantCached(route.tenant ?? DEFAULT_TENANT_ROUTE));
         if (!shard) {
           if (route.shardId !== undefined && !redirectTo) {
-            throw new SiloError("internal", `${op}: shard ${route.shardId} is not in the cluster topology`);
+            throw new SiloError("SILO_INTERNAL", `${op}: shard ${route.shardId} is not in the cluster topology`);
           }
-          throw new SiloError("internal", `${op}: the cluster topology has no shard for tenant ${JSON.stringify(route.tenant ?? DEFAULT_TENANT_ROUTE)}`);
+          throw new SiloError("SILO_INTERNAL", `${op}: the cluster topology has no shard for tenant ${JSON.stringify(route.tenant ?? DEFAULT_TENANT_ROUTE)}`);
         }
         const address = redirectTo ?? (shard.address === "" ? "" : this.#mapAddress(shard.address));
         redirectTo = undefined;
@@ -352,7 +357,7 @@ export class SiloGRPCClient implements JobOperations {
         } catch (err) {
           if (signal?.aborted) throw new SiloCancelledError(`${op}: aborted by the caller's signal`, { cause: err });
           const ce = ConnectError.from(err);
-          const siloErr = toSiloError(err, op);
+          const siloErr = toSiloError(err, op, route);
           if (ambiguous && onRetryError) {
             const recovered = onRetryError(siloErr);
             if (recovered !== undefined) return recovered;
@@ -417,15 +422,15 @@ export class SiloGRPCClient implements JobOperations {
    * Enqueues a job and returns its handle. Without `id`, the client generates a UUID so that a
    * retry after an ambiguous failure cannot create a second job.
    */
-  async enqueue<P = unknown>(options: EnqueueOptions<P>, callOptions?: CallOptions): Promise<JobHandle> {
+  async enqueue<P = unknown>(options: EnqueueJobOptions<P>, callOptions?: CallOptions): Promise<JobHandle> {
     const given = (options as { id?: unknown } | undefined)?.id;
     const id = given === undefined ? crypto.randomUUID() : checkJobId("id", given);
-    const { request, tenant } = buildEnqueueRequest(options as EnqueueOptions, id);
+    const { request, tenant } = buildEnqueueRequest(options as EnqueueJobOptions, id);
     let jobId: string;
     try {
       jobId = await this.callRouted(
         "Enqueue",
-        { tenant },
+        { tenant, ...(given !== undefined ? { jobId: id } : {}) },
         async (rpc, shard, attempt) => {
           request.shard = shard.id;
           if (tenant !== undefined) request.tenant = tenant;
@@ -433,7 +438,7 @@ export class SiloGRPCClient implements JobOperations {
           return res.id || id;
         },
         callOptions,
-        (err) => (err.code === "job_already_exists" ? id : undefined),
+        (err) => (err instanceof JobAlreadyExistsError ? id : undefined),
       );
     } catch (err) {
       // The caller needs the id to find out whether an ambiguous failure created the job.
@@ -456,7 +461,7 @@ export class SiloGRPCClient implements JobOperations {
     checkBool("includeAttempts", includeAttempts);
     const res = await this.callRouted(
       "GetJob",
-      { tenant },
+      { tenant, jobId: id },
       (rpc, shard, a) => rpc.getJob({ shard: shard.id, id, ...(tenant !== undefined ? { tenant } : {}), includeAttempts }, a),
       callOptions,
     );
@@ -467,7 +472,7 @@ export class SiloGRPCClient implements JobOperations {
   async getJobStatus(id: string, tenant?: string, options?: CallOptions): Promise<JobStatus> {
     checkJobId("id", id);
     checkTenant("tenant", tenant);
-    const res = await this.callRouted("GetJob", { tenant }, (rpc, shard, a) => rpc.getJob({ shard: shard.id, id, ...(tenant !== undefined ? { tenant } : {}) }, a), options);
+    const res = await this.callRouted("GetJob", { tenant, jobId: id }, (rpc, shard, a) => rpc.getJob({ shard: shard.id, id, ...(tenant !== undefined ? { tenant } : {}) }, a), options);
     return jobStatusFromWire(res.status);
   }
 
@@ -475,17 +480,28 @@ export class SiloGRPCClient implements JobOperations {
   async getJobResult<T = unknown>(id: string, tenant?: string, options?: CallOptions): Promise<JobResult<T>> {
     checkJobId("id", id);
     checkTenant("tenant", tenant);
-    const res = await this.callRouted(
-      "GetJobResult",
-      { tenant },
-      (rpc, shard, a) => rpc.getJobResult({ shard: shard.id, id, ...(tenant !== undefined ? { tenant } : {}) }, a),
-      options,
-    );
+    let res;
+    try {
+      res = await this.callRouted(
+        "GetJobResult",
+        { tenant, jobId: id },
+        (rpc, shard, a) => rpc.getJobResult({ shard: shard.id, id, ...(tenant !== undefined ? { tenant } : {}) }, a),
+        options,
+      );
+    } catch (err) {
+      // "job is not complete: status is Running": the status is in the message, no second call needed.
+      if (err instanceof SiloFailedPreconditionError && err.grpcMessage.startsWith("job is not complete")) {
+        const named = /status is (\w+)/.exec(err.grpcMessage)?.[1];
+        const status = Object.values(JobStatus).find((s) => s === named);
+        throw new JobNotTerminalError(id, tenant, status, { cause: err, grpcCode: "FAILED_PRECONDITION" });
+      }
+      throw err;
+    }
     return jobResultFromWire<T>(res);
   }
 
   /** Polls `getJobResult` until the job finishes. */
-  async awaitJobResult<T = unknown>(id: string, tenant: string | undefined, options: AwaitResultOptions = {}): Promise<JobResult<T>> {
+  async awaitJobResult<T = unknown>(id: string, tenant: string | undefined, options: AwaitJobOptions = {}): Promise<JobResult<T>> {
     const o = checkObject("options", options);
     checkKnownKeys("", o, ["timeoutMs", "pollIntervalMs", "signal"]);
     const pollIntervalMs = options.pollIntervalMs === undefined ? 500 : checkInt("pollIntervalMs", options.pollIntervalMs, 1, 2 ** 31 - 1);
@@ -504,7 +520,7 @@ export class SiloGRPCClient implements JobOperations {
       } catch (err) {
         if (!(err instanceof JobNotTerminalError)) throw err;
         if (Date.now() + pollIntervalMs > deadline) {
-          throw new SiloDeadlineExceededError(`awaitResult(${id}): the job did not finish within ${timeoutMs} ms`, { cause: err });
+          throw new SiloDeadlineExceededError(`Timeout waiting for job ${id} to complete after ${timeoutMs}ms`, { cause: err });
         }
       }
       await abortableSleep(pollIntervalMs, stop);
@@ -517,14 +533,14 @@ export class SiloGRPCClient implements JobOperations {
     checkTenant("tenant", tenant);
     await this.callRouted(
       "CancelJob",
-      { tenant },
+      { tenant, jobId: id },
       async (rpc, shard, a) => {
         await rpc.cancelJob({ shard: shard.id, id, ...(tenant !== undefined ? { tenant } : {}) }, a);
         return true;
       },
       options,
       // Our own earlier attempt may have cancelled it before the connection dropped.
-      (err) => (err.code === "failed_precondition" && err.message.includes("already cancelled") ? true : undefined),
+      (err) => (err instanceof SiloFailedPreconditionError && err.message.includes("already cancelled") ? true : undefined),
     );
   }
 
@@ -534,13 +550,13 @@ export class SiloGRPCClient implements JobOperations {
     checkTenant("tenant", tenant);
     await this.callRouted(
       "DeleteJob",
-      { tenant },
+      { tenant, jobId: id },
       async (rpc, shard, a) => {
         await rpc.deleteJob({ shard: shard.id, id, ...(tenant !== undefined ? { tenant } : {}) }, a);
         return true;
       },
       options,
-      (err) => (err.code === "job_not_found" ? true : undefined),
+      (err) => (err instanceof JobNotFoundError ? true : undefined),
     );
   }
 
@@ -550,7 +566,7 @@ export class SiloGRPCClient implements JobOperations {
     checkTenant("tenant", tenant);
     await this.callRouted(
       "RestartJob",
-      { tenant },
+      { tenant, jobId: id },
       async (rpc, shard, a) => {
         await rpc.restartJob({ shard: shard.id, id, ...(tenant !== undefined ? { tenant } : {}) }, a);
         return true;
@@ -558,7 +574,7 @@ export class SiloGRPCClient implements JobOperations {
       options,
       // Our own earlier attempt may have restarted it before the connection dropped: it is now
       // in progress again, which is what the caller asked for.
-      (err) => (err.code === "failed_precondition" && /cannot restart job/.test(err.message) && !/succeeded/i.test(err.message) ? true : undefined),
+      (err) => (err instanceof SiloFailedPreconditionError && /cannot restart job/.test(err.message) && !/succeeded/i.test(err.message) ? true : undefined),
     );
   }
 
@@ -568,7 +584,7 @@ export class SiloGRPCClient implements JobOperations {
     checkTenant("tenant", tenant);
     await this.callRouted(
       "ExpediteJob",
-      { tenant },
+      { tenant, jobId: id },
       async (rpc, shard, a) => {
         await rpc.expediteJob({ shard: shard.id, id, ...(tenant !== undefined ? { tenant } : {}) }, a);
         return true;
@@ -576,7 +592,7 @@ export class SiloGRPCClient implements JobOperations {
       options,
       // Our own earlier attempt may have expedited it before the connection dropped: it is now
       // ready or running, which is what the caller asked for.
-      (err) => (err.code === "failed_precondition" && /cannot expedite job/.test(err.message) && /running|ready to run|not future/i.test(err.message) ? true : undefined),
+      (err) => (err instanceof SiloFailedPreconditionError && /cannot expedite job/.test(err.message) && /running|ready to run|not future/i.test(err.message) ? true : undefined),
     );
   }
 }
@@ -591,7 +607,7 @@ export type SiloClient = SiloGRPCClient;
  * the same `unavailable` code for all of them, with the node and the underlying reason named.
  */
 function unreachable(siloErr: SiloError, verdict: Verdict, op: string, address: string, err: unknown): SiloError {
-  if (verdict.kind !== "retry" || siloErr.code === "unavailable" || siloErr.code === "deadline_exceeded") return siloErr;
+  if (verdict.kind !== "retry" || siloErr instanceof SiloUnavailableError || siloErr instanceof SiloDeadlineExceededError) return siloErr;
   let reason = siloErr.message;
   for (let c: unknown = (err as { cause?: unknown } | undefined)?.cause; c instanceof Error; c = c.cause) reason = `${reason}: ${c.message}`;
   return new SiloUnavailableError(`${op}: no answer from ${address} after every retry: ${reason}`, { cause: err, ...(siloErr.grpcCode ? { grpcCode: siloErr.grpcCode } : {}) });

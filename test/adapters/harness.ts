@@ -270,7 +270,7 @@ export function describeAdapter(driver: AdapterDriver): void {
       const app = await start({ resolver: "header", required: true });
       const res = await app.send({ method: "GET", path: `/status/${handle.id}`, headers: { [TENANT_HEADER]: "reader-tenant" } });
       expect(res.status, JSON.stringify(res.body)).toBe(200);
-      expect(res.body).toMatchObject({ status: "SCHEDULED", tenant: "reader-tenant" });
+      expect(res.body).toMatchObject({ status: "Scheduled", tenant: "reader-tenant" });
     });
 
     it("builds its client from SILO_* settings when no client is given", async () => {

@@ -178,7 +178,7 @@ describe("Lambda beyond HTTP", () => {
     expect(single).toMatchObject({ statusCode: 400, statusDescription: "400 Bad Request", headers: { "content-type": "application/json; charset=utf-8" } });
     const multi = await handler(albEvent({ method: "POST", path: "/jobs", body: {} }, true) as AnyEvent, fakeContext());
     expect(multi).toMatchObject({ statusCode: 400, multiValueHeaders: { "content-type": ["application/json; charset=utf-8"] } });
-    expect(JSON.parse((multi as { body: string }).body)).toEqual({ error: "invalid tenant: is required, and this request names none", code: "validation", field: "tenant" });
+    expect(JSON.parse((multi as { body: string }).body)).toEqual({ error: "invalid tenant: is required, and this request names none", code: "SILO_VALIDATION", field: "tenant" });
   });
 
   it("does not run the middy handler when the tenant is missing", async () => {

@@ -94,8 +94,8 @@ describe.each(protocols)("nodes restarting and shards moving, over %s", (protoco
     for (let i = 0; i < 3; i++) await server.startNode(i);
     await sleep(200);
     const second = await client.enqueue({ payload: 2, taskGroup: "g", tenant });
-    expect(await second.getStatus()).toBe("SCHEDULED");
-    expect(await first.getStatus()).toBe("SCHEDULED");
+    expect(await second.getStatus()).toBe("Scheduled");
+    expect(await first.getStatus()).toBe("Scheduled");
     expect(createdSince(server, before)).toEqual([second.id]);
   });
 
