@@ -4,7 +4,7 @@ export { SiloGRPCClient, SiloClient, DEFAULT_TENANT_ROUTE } from "./core/silo-cl
 export type { SiloRpcClient, AttemptOptions } from "./core/silo-client.js";
 export { JobHandle } from "./core/job-handle.js";
 export type { AwaitJobOptions } from "./core/job-handle.js";
-export type { SiloGRPCClientOptions, CallOptions, TokenOption } from "./core/client-options.js";
+export type { SiloGRPCClientOptions, ShardRoutingConfig, RpcOptionsLike, CallOptions, TokenOption } from "./core/client-options.js";
 export type { EnqueueJobOptions } from "./core/enqueue-options.js";
 export { DEFAULT_PRIORITY } from "./core/enqueue-options.js";
 export { JobStatus, AttemptStatus, GubernatorAlgorithm, GubernatorBehavior } from "./core/job-types.js";
@@ -19,7 +19,34 @@ export type {
   Job,
   JobAttempt,
   JobResult,
+  GetJobOptions,
 } from "./core/job-types.js";
+export type {
+  SerializedBytes,
+  ConcurrencyLimit,
+  FloatingConcurrencyLimit,
+  GubernatorRateLimit,
+  Limit,
+  RawTask,
+  Task,
+  RefreshTask,
+  LeaseTaskOptions,
+  LeaseTasksOptions,
+  LeaseTasksResult,
+  SuccessOutcome,
+  FailureOutcome,
+  CancelledOutcome,
+  TaskOutcome,
+  ReportOutcomeOptions,
+  RefreshSuccessOutcome,
+  RefreshFailureOutcome,
+  RefreshOutcome,
+  ReportRefreshOutcomeOptions,
+  HeartbeatResult,
+  ShardInfoWithRange,
+  ShardOwner,
+} from "./core/task-types.js";
+export { shardForTenant, initHasher } from "./core/shard-lookup.js";
 export {
   SiloError,
   SiloValidationError,

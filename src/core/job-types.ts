@@ -194,3 +194,9 @@ export type JobResult<T = unknown> =
       errorCode?: undefined;
       errorData?: undefined;
     };
+
+/** Options of `getJob()`. */
+export interface GetJobOptions {
+  /** Include every attempt in `attempts`. Default false. */
+  includeAttempts?: boolean;
+}

@@ -131,7 +131,8 @@ export function decodeLenient(bytes: Uint8Array | undefined): unknown {
     try {
       return (utf8 ??= new TextDecoder("utf-8", { fatal: true })).decode(bytes);
     } catch {
-      return bytes;
+      // A plain copy: the network's bytes may be a Node Buffer over a larger chunk.
+      return new Uint8Array(bytes);
     }
   }
 }

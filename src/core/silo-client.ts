@@ -1,7 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { platform } from "#platform";
 import { abortableSleep } from "./abortable-sleep.js";
-import type { CallOptions, SiloGRPCClientOptions, TokenOption } from "./client-options.js";
+import type { CallOptions, RpcOptionsLike, SiloGRPCClientOptions, TokenOption } from "./client-options.js";
 import { buildEnqueueRequest, type EnqueueJobOptions } from "./enqueue-options.js";
 import {
   type ErrorSubject,
@@ -16,6 +16,7 @@ import {
   SiloUnauthenticatedError,
   SiloUnavailableError,
   SiloValidationError,
+  isConnectivityError,
   toSiloError,
 } from "./errors.js";
 import { type AwaitJobOptions, JobHandle, type JobOperations } from "./job-handle.js";
@@ -27,8 +28,20 @@ import { isLoopbackAddress, parseServers } from "./server-address.js";
 import { createSiloRpc, type SiloRpc } from "./silo-rpc.js";
 import { hashTenantCached } from "./tenant-hash.js";
 import { Topology, type ShardRoute } from "./topology.js";
-import { currentTopology, markTopologyStale, peekTopology, refreshTopology, type TopologySource } from "./topology-cache.js";
-import { checkBool, checkCallOptions, checkHeaders, checkInt, checkJobId, checkKnownKeys, checkObject, checkSignal, checkTenant } from "./validation.js";
+import { currentTopology, forgetTopology, markTopologyStale, peekTopology, refreshTopology, type TopologySource } from "./topology-cache.js";
+import type { ShardInfoWithRange } from "./task-types.js";
+import { checkBool, checkCallOptions, checkHeaders, checkInt, checkJobId, checkKnownKeys, checkName, checkObject, checkSignal, checkTenant } from "./validation.js";
+import { encodePayload } from "./payload-codec.js";
+import { refreshTaskFromWire, rawTaskFromWire } from "./task-view.js";
+import type {
+  HeartbeatResult,
+  LeaseTaskOptions,
+  LeaseTasksOptions,
+  LeaseTasksResult,
+  RawTask,
+  ReportOutcomeOptions,
+  ReportRefreshOutcomeOptions,
+} from "./task-types.js";
 
 /** The RPCs of one node: the generated Connect client's methods, on the hand-written codec. */
 export type SiloRpcClient = SiloRpc;
@@ -45,11 +58,13 @@ export interface AttemptOptions {
 /** The tenant string the server routes a call without tenant with. */
 export const DEFAULT_TENANT_ROUTE = "-";
 
+// The upstream client's shardRouting defaults; the deadline (ours) bounds the retries too.
 const DEFAULTS = {
-  topologyRefreshIntervalMs: 60_000,
-  // With the 50 ms doubling backoff capped at 2 s, ten retries span roughly the default
-  // 10 s deadline, long enough to ride out a node restart during a deploy.
-  maxRetries: 10,
+  topologyRefreshIntervalMs: 30_000,
+  topologyRefreshTimeoutMs: 10_000,
+  maxRetries: 8,
+  retryDelayMs: 250,
+  maxRetryDelayMs: 5_000,
   timeoutMs: 10_000,
 } as const;
 
@@ -61,8 +76,10 @@ const CLIENT_KEYS = [
   "protocol",
   "addressMap",
   "topologyCache",
-  "maxRetries",
   "timeoutMs",
+  "grpcClientOptions",
+  "rpcOptions",
+  "meter",
   "fetch",
   "headers",
   "allowInsecureToken",
@@ -123,7 +140,13 @@ export class SiloGRPCClient implements JobOperations {
   readonly #protocol: Protocol;
   readonly #addressMap: ((advertised: string) => string) | undefined;
   readonly #maxRetries: number;
+  readonly #retryDelayMs: number;
+  readonly #topologyRefreshTimeoutMs: number | undefined;
   readonly #timeoutMs: number;
+  readonly #rpcOptions: (() => RpcOptionsLike | undefined) | undefined;
+  readonly #meter: object | undefined;
+  /** Round-robin position of `leaseTasks` without a shard. */
+  #nextServer = 0;
   readonly #fetch: typeof globalThis.fetch | undefined;
   readonly #headers: Record<string, string>;
   readonly #allowInsecureToken: boolean;
@@ -151,21 +174,41 @@ export class SiloGRPCClient implements JobOperations {
     const unsupported = platform.unsupported(this.#protocol);
     if (unsupported) throw new SiloValidationError("protocol", unsupported);
     this.#addressMap = toAddressMap(o.addressMap);
-    this.#maxRetries = o.maxRetries === undefined ? DEFAULTS.maxRetries : checkInt("maxRetries", o.maxRetries, 0, 100);
     this.#timeoutMs = o.timeoutMs === undefined ? DEFAULTS.timeoutMs : checkInt("timeoutMs", o.timeoutMs, 1, 2 ** 31 - 1);
     if (o.fetch !== undefined && typeof o.fetch !== "function") throw new SiloValidationError("fetch", "must be a function");
     this.#fetch = o.fetch as typeof globalThis.fetch | undefined;
     this.#headers = o.headers === undefined ? {} : checkHeaders("headers", o.headers);
     this.#allowInsecureToken = o.allowInsecureToken === undefined ? false : checkBool("allowInsecureToken", o.allowInsecureToken);
     let refreshIntervalMs: number = DEFAULTS.topologyRefreshIntervalMs;
+    let maxRetries: number = DEFAULTS.maxRetries;
+    let retryDelayMs: number = DEFAULTS.retryDelayMs;
+    let refreshTimeoutMs: number | undefined;
     if (o.shardRouting !== undefined) {
       const r = checkObject("shardRouting", o.shardRouting);
-      checkKnownKeys("shardRouting", r, ["numShards", "topologyRefreshIntervalMs"]);
+      checkKnownKeys("shardRouting", r, ["numShards", "topologyRefreshIntervalMs", "topologyRefreshTimeoutMs", "maxRetries", "retryDelayMs"]);
       if (r.numShards !== undefined) checkInt("shardRouting.numShards", r.numShards, 1, 1_000_000);
       if (r.topologyRefreshIntervalMs !== undefined) {
         refreshIntervalMs = checkInt("shardRouting.topologyRefreshIntervalMs", r.topologyRefreshIntervalMs, 0, 2 ** 31 - 1);
       }
+      if (r.topologyRefreshTimeoutMs !== undefined) {
+        refreshTimeoutMs = checkInt("shardRouting.topologyRefreshTimeoutMs", r.topologyRefreshTimeoutMs, 1, 2 ** 31 - 1);
+      }
+      if (r.maxRetries !== undefined) maxRetries = checkInt("shardRouting.maxRetries", r.maxRetries, 0, 1_000);
+      if (r.retryDelayMs !== undefined) retryDelayMs = checkInt("shardRouting.retryDelayMs", r.retryDelayMs, 0, 2 ** 31 - 1);
     }
+    this.#maxRetries = maxRetries;
+    this.#retryDelayMs = retryDelayMs;
+    this.#topologyRefreshTimeoutMs = refreshTimeoutMs;
+    if (o.grpcClientOptions !== undefined) checkObject("grpcClientOptions", o.grpcClientOptions);
+    if (o.rpcOptions !== undefined && typeof o.rpcOptions !== "function") checkObject("rpcOptions", o.rpcOptions);
+    this.#rpcOptions =
+      o.rpcOptions === undefined
+        ? undefined
+        : typeof o.rpcOptions === "function"
+          ? (o.rpcOptions as () => RpcOptionsLike | undefined)
+          : () => o.rpcOptions as RpcOptionsLike;
+    if (o.meter !== undefined && (typeof o.meter !== "object" || o.meter === null)) throw new SiloValidationError("meter", "must be an OpenTelemetry Meter object");
+    this.#meter = o.meter as object | undefined;
     const store = o.topologyCache;
     if (store !== undefined && (typeof store !== "object" || store === null || typeof (store as { get?: unknown }).get !== "function" || typeof (store as { set?: unknown }).set !== "function")) {
       throw new SiloValidationError("topologyCache", "must have get(key) and set(key, value) methods");
@@ -197,6 +240,11 @@ export class SiloGRPCClient implements JobOperations {
     return this.#protocol;
   }
 
+  /** The `meter` option as given (an OpenTelemetry `Meter`), or undefined. */
+  get meter(): object | undefined {
+    return this.#meter;
+  }
+
   /** The default deadline of each call in ms (`timeoutMs` option). */
   get timeoutMs(): number {
     return this.#timeoutMs;
@@ -205,28 +253,62 @@ export class SiloGRPCClient implements JobOperations {
   // ---------------------------------------------------------------------------------------------
   // Topology
 
-  /** Fetches the topology now (recommended at start-up on long-running servers) and caches it. */
+  /**
+   * Fetches the topology now (recommended at start-up on long-running servers) and caches it.
+   * Rejects with `SiloUnavailableError` ("Failed to refresh cluster topology from any server: ...").
+   */
   refreshTopology(): Promise<Topology> {
     return refreshTopology(this.#source);
   }
 
   /** The cached topology, learning it first if needed. */
-  getTopology(): Promise<Topology> {
+  loadTopology(): Promise<Topology> {
     return currentTopology(this.#source);
+  }
+
+  /**
+   * The topology as last learned, synchronously (the upstream shape): shard id → reachable
+   * address, and the shards sorted by range start. Empty before the first call or
+   * `refreshTopology()`. Shards without an owner are left out.
+   */
+  getTopology(): { shardToServer: Map<string, string>; shards: ShardInfoWithRange[] } {
+    const shardToServer = new Map<string, string>();
+    const shards: ShardInfoWithRange[] = [];
+    for (const s of peekTopology(this.#source)?.shards ?? []) {
+      if (s.address === "") continue;
+      const serverAddr = this.#mapAddress(s.address);
+      shardToServer.set(s.id, serverAddr);
+      shards.push({ shardId: s.id, serverAddr, rangeStart: s.rangeStart, rangeEnd: s.rangeEnd });
+    }
+    return { shardToServer, shards };
+  }
+
+  /**
+   * The id of the shard that holds `tenant`'s jobs, synchronously. Throws a `SiloError` with code
+   * `SILO_TOPOLOGY_NOT_LOADED` before the topology is known (call `refreshTopology()` first).
+   */
+  getShardForTenant(tenant: string): string {
+    checkTenant("tenant", tenant);
+    const topology = peekTopology(this.#source);
+    if (!topology) throw new SiloError("SILO_TOPOLOGY_NOT_LOADED", "the cluster topology is not known yet; await client.refreshTopology() first");
+    const shard = topology.shardForHash(hashTenantCached(tenant));
+    if (!shard) throw new SiloError("SILO_INTERNAL", `the cluster topology has no shard for tenant ${JSON.stringify(tenant)}`);
+    return shard.id;
   }
 
   async #fetchTopology(): Promise<Topology> {
     const failures: string[] = [];
     // Each server gets its share of the deadline, so one that accepts connections but never
     // answers cannot use it all up before the next server is tried.
-    const perServerMs = Math.max(1, Math.floor(this.#timeoutMs / this.#servers.length));
+    const perServerMs =
+      this.#topologyRefreshTimeoutMs ?? Math.min(DEFAULTS.topologyRefreshTimeoutMs, Math.max(1, Math.floor(this.#timeoutMs / this.#servers.length)));
     // GetClusterInfo is read-only, so a second pass after a connectivity error is safe: it
     // replaces a connection that died while idle (a server restart, a frozen Lambda).
     for (let pass = 0; pass < 2; pass++) {
       let retryable = false;
       for (const server of this.#servers) {
         try {
-          const headers = await this.#headersFor(undefined);
+          const headers = await this.#headersFor(this.#withRpcOptions(undefined)?.headers);
           const info = await this.#rpcFor(server).getClusterInfo({}, { signal: AbortSignal.timeout(perServerMs), timeoutMs: perServerMs, headers });
           const topology = Topology.fromClusterInfo(info);
           if (topology.shards.length === 0) throw new SiloUnavailableError(`${server} reported no shards`);
@@ -240,7 +322,7 @@ export class SiloGRPCClient implements JobOperations {
       }
       if (!retryable) break;
     }
-    throw new SiloUnavailableError(`could not learn the cluster topology from any server: ${failures.join("; ")}`);
+    throw new SiloUnavailableError(`Failed to refresh cluster topology from any server: ${failures.join("; ")}`);
   }
 
   /** The reachable address of an advertised node address. */
@@ -312,9 +394,10 @@ export class SiloGRPCClient implements JobOperations {
     op: string,
     route: { tenant?: string | undefined; shardId?: string } & ErrorSubject,
     fn: (rpc: SiloRpcClient, shard: ShardRoute, attempt: AttemptOptions) => Promise<T>,
-    callOptions: CallOptions | undefined,
+    givenCallOptions: CallOptions | undefined,
     onRetryError?: (err: SiloError) => T | undefined,
   ): Promise<T> {
+    const callOptions = this.#withRpcOptions(givenCallOptions);
     checkCallOptions(callOptions);
     const timeoutMs = callOptions?.timeoutMs ?? this.#timeoutMs;
     const deadline = Date.now() + timeoutMs;
@@ -379,7 +462,7 @@ export class SiloGRPCClient implements JobOperations {
             // Reconnect to a fresh view: the node may have gone, and its shards moved.
             await this.refreshTopology().catch(() => undefined);
           }
-          const backoff = Math.min(2_000, 50 * 2 ** attempt) * (0.5 + Math.random() / 2);
+          const backoff = Math.min(DEFAULTS.maxRetryDelayMs, this.#retryDelayMs * 2 ** attempt) * (0.5 + Math.random() / 2);
           await abortableSleep(Math.min(backoff, Math.max(0, deadline - Date.now())), signal);
         }
       }
@@ -404,7 +487,8 @@ export class SiloGRPCClient implements JobOperations {
    * Runs `fn` against one node by address (worker polling). No routing; transient errors are
    * not retried here.
    */
-  async callNode<T>(address: string, op: string, fn: (rpc: SiloRpcClient, attempt: AttemptOptions) => Promise<T>, callOptions?: CallOptions): Promise<T> {
+  async callNode<T>(address: string, op: string, fn: (rpc: SiloRpcClient, attempt: AttemptOptions) => Promise<T>, givenCallOptions?: CallOptions): Promise<T> {
+    const callOptions = this.#withRpcOptions(givenCallOptions);
     const timeoutMs = callOptions?.timeoutMs ?? this.#timeoutMs;
     const signal = callOptions?.signal ? AbortSignal.any([callOptions.signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs);
     const headers = await this.#headersFor(callOptions?.headers);
@@ -594,6 +678,209 @@ export class SiloGRPCClient implements JobOperations {
       // ready or running, which is what the caller asked for.
       (err) => (err instanceof SiloFailedPreconditionError && /cannot expedite job/.test(err.message) && /running|ready to run|not future/i.test(err.message) ? true : undefined),
     );
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Worker-side calls, with the upstream client's signatures
+
+  /**
+   * Leases one named job's next attempt directly (a test helper: the job's limits are skipped).
+   * `JobNotFoundError` for an unknown id, `SiloFailedPreconditionError` when it is not leasable.
+   */
+  async leaseTask(options: LeaseTaskOptions, callOptions?: CallOptions): Promise<RawTask> {
+    const o = checkObject("options", options);
+    checkKnownKeys("", o, ["id", "workerId", "tenant"]);
+    const id = checkJobId("id", o.id);
+    const workerId = checkString("workerId", o.workerId, true);
+    const tenant = checkTenant("tenant", o.tenant);
+    const res = await this.callRouted(
+      "LeaseTask",
+      { tenant, jobId: id },
+      (rpc, shard, a) => rpc.leaseTask({ shard: shard.id, id, workerId, ...(tenant !== undefined ? { tenant } : {}) }, a),
+      callOptions,
+    );
+    if (!res.task) throw new SiloError("SILO_INTERNAL", `LeaseTask: the server answered without a task for job ${id}`);
+    return rawTaskFromWire(res.task);
+  }
+
+  /**
+   * Leases up to `maxTasks` tasks of a task group. With `shard`, from that shard's owner;
+   * without, from one node picked round-robin (or by `serverIndex`), which visits every shard it
+   * holds. Tasks come raw (payload as MessagePack bytes); refresh tasks come mapped.
+   */
+  async leaseTasks(options: LeaseTasksOptions, serverIndex?: number, callOptions?: CallOptions): Promise<LeaseTasksResult> {
+    const o = checkObject("options", options);
+    checkKnownKeys("", o, ["workerId", "maxTasks", "taskGroup", "shard"]);
+    const workerId = checkString("workerId", o.workerId, true);
+    const maxTasks = checkInt("maxTasks", o.maxTasks, 0, 2 ** 32 - 1);
+    const taskGroup = checkName("taskGroup", o.taskGroup);
+    const shard = o.shard === undefined ? undefined : checkName("shard", o.shard);
+    if (serverIndex !== undefined) checkInt("serverIndex", serverIndex, 0, Number.MAX_SAFE_INTEGER);
+    const toResult = (res: { tasks: Parameters<typeof rawTaskFromWire>[0][]; refreshTasks: Parameters<typeof refreshTaskFromWire>[0][] }): LeaseTasksResult => ({
+      tasks: res.tasks.map(rawTaskFromWire),
+      refreshTasks: res.refreshTasks.map(refreshTaskFromWire),
+    });
+    if (shard !== undefined) {
+      return toResult(await this.callRouted("LeaseTasks", { shardId: shard }, (rpc, s, a) => rpc.leaseTasks({ shard: s.id, workerId, maxTasks, taskGroup }, a), callOptions));
+    }
+    for (let attempt = 0; ; attempt++) {
+      const topology = await this.loadTopology().catch(() => undefined);
+      const nodes = topology?.addresses() ?? [];
+      const candidates = nodes.length > 0 ? nodes : [...this.#servers];
+      const index = serverIndex ?? this.#nextServer++;
+      const address = candidates[index % candidates.length]!;
+      try {
+        return toResult(await this.callNode(address, "LeaseTasks", (rpc, a) => rpc.leaseTasks({ workerId, maxTasks, taskGroup }, a), callOptions));
+      } catch (err) {
+        if (attempt >= this.#maxRetries || !isConnectivityError(err)) throw err;
+        markTopologyStale(this.#source.key);
+        await this.refreshTopology().catch(() => undefined);
+        await abortableSleep(Math.min(DEFAULTS.maxRetryDelayMs, this.#retryDelayMs * 2 ** attempt), callOptions?.signal ?? new AbortController().signal);
+      }
+    }
+  }
+
+  /**
+   * Reports an attempt's outcome to the shard it came from. Success sends `result` as
+   * MessagePack; failure sends `code` and `data` (raw when a `Uint8Array`); cancelled sends
+   * nothing else. `TaskNotFoundError` when the lease is gone.
+   */
+  async reportOutcome(options: ReportOutcomeOptions, callOptions?: CallOptions): Promise<void> {
+    const o = checkObject("options", options);
+    checkKnownKeys("", o, ["taskId", "shard", "outcome", "tenant"]);
+    const taskId = checkName("taskId", o.taskId);
+    const shardId = checkName("shard", o.shard);
+    const tenant = checkTenant("tenant", o.tenant);
+    const outcome = outcomeToWire(o.outcome);
+    await this.callRouted(
+      "ReportOutcome",
+      { shardId, taskId },
+      async (rpc, shard, a) => {
+        await rpc.reportOutcome({ shard: shard.id, taskId, outcome, ...(tenant !== undefined ? { tenantId: tenant } : {}) }, a);
+        return true;
+      },
+      callOptions,
+    );
+  }
+
+  /** Reports a floating-limit refresh: the new maximum, or a failure the server backs off from. */
+  async reportRefreshOutcome(options: ReportRefreshOutcomeOptions, callOptions?: CallOptions): Promise<void> {
+    const o = checkObject("options", options);
+    checkKnownKeys("", o, ["taskId", "shard", "outcome", "tenant"]);
+    const taskId = checkName("taskId", o.taskId);
+    const shardId = checkName("shard", o.shard);
+    const tenant = checkTenant("tenant", o.tenant);
+    const v = checkObject("outcome", o.outcome);
+    let outcome: { case: "success"; value: { newMaxConcurrency: number } } | { case: "failure"; value: { code: string; message: string } };
+    if (v.type === "success") {
+      checkKnownKeys("outcome", v, ["type", "newMaxConcurrency"]);
+      outcome = { case: "success", value: { newMaxConcurrency: checkInt("outcome.newMaxConcurrency", v.newMaxConcurrency, 0, 2 ** 32 - 1) } };
+    } else if (v.type === "failure") {
+      checkKnownKeys("outcome", v, ["type", "code", "message"]);
+      if (typeof v.message !== "string") throw new SiloValidationError("outcome.message", "must be a string");
+      outcome = { case: "failure", value: { code: checkString("outcome.code", v.code), message: v.message } };
+    } else {
+      throw new SiloValidationError("outcome.type", `must be "success" or "failure", got ${JSON.stringify(v.type)}`);
+    }
+    await this.callRouted(
+      "ReportRefreshOutcome",
+      { shardId, taskId },
+      async (rpc, shard, a) => {
+        await rpc.reportRefreshOutcome({ shard: shard.id, taskId, outcome, ...(tenant !== undefined ? { tenantId: tenant } : {}) }, a);
+        return true;
+      },
+      callOptions,
+    );
+  }
+
+  /**
+   * Renews a task's lease (for 10 s on the stock server) and says whether its job was cancelled.
+   * `TaskNotFoundError` when the lease is gone.
+   */
+  async heartbeat(workerId: string, taskId: string, shard: string, tenant?: string, callOptions?: CallOptions): Promise<HeartbeatResult> {
+    checkString("workerId", workerId, true);
+    checkName("taskId", taskId);
+    checkName("shard", shard);
+    checkTenant("tenant", tenant);
+    const res = await this.callRouted(
+      "Heartbeat",
+      { shardId: shard, taskId },
+      (rpc, s, a) => rpc.heartbeat({ shard: s.id, workerId, taskId, ...(tenant !== undefined ? { tenantId: tenant } : {}) }, a),
+      callOptions,
+    );
+    return { cancelled: res.cancelled, ...(res.cancelledAtMs !== undefined ? { cancelledAtMs: res.cancelledAtMs } : {}) };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Administration
+
+  /**
+   * Wipes every shard of every node (dev mode only; `SiloPermissionDeniedError` otherwise), then
+   * forgets the topology so the next call learns it again.
+   */
+  async resetShards(callOptions?: CallOptions): Promise<void> {
+    const topology = peekTopology(this.#source);
+    const nodes = topology?.addresses() ?? [];
+    for (const address of nodes.length > 0 ? nodes : this.#servers) {
+      await this.callNode(address, "ResetShards", (rpc, a) => rpc.resetShards({}, a), callOptions);
+    }
+    forgetTopology(this.#source.key);
+  }
+
+  /**
+   * Releases this client's connections. Connections are pooled per process and never keep it
+   * alive, so this only drops the client's references; a later call connects again.
+   */
+  close(): void {
+    this.#rpcByAddress.clear();
+    this.#ownRpcClients.clear();
+  }
+
+  /** Merges the `rpcOptions` option under a call's own options. */
+  #withRpcOptions(callOptions: CallOptions | undefined): CallOptions | undefined {
+    const base = this.#rpcOptions?.();
+    if (base === undefined) return callOptions;
+    const merged: CallOptions = { ...callOptions };
+    if (merged.timeoutMs === undefined && base.timeout !== undefined) {
+      const ms = base.timeout instanceof Date ? base.timeout.getTime() - Date.now() : base.timeout;
+      if (typeof ms === "number" && Number.isFinite(ms)) merged.timeoutMs = Math.max(1, Math.floor(ms));
+    }
+    if (merged.signal === undefined && base.abort !== undefined) merged.signal = base.abort;
+    if (base.meta !== undefined) {
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(base.meta)) headers[k] = Array.isArray(v) ? v.join(", ") : v;
+      merged.headers = { ...headers, ...callOptions?.headers };
+    }
+    return merged;
+  }
+}
+
+function checkString(field: string, value: unknown, nonEmpty = false): string {
+  if (typeof value !== "string") throw new SiloValidationError(field, "must be a string");
+  if (nonEmpty && value === "") throw new SiloValidationError(field, "must not be empty");
+  return value;
+}
+
+/** A task outcome in the wire codec's shape. */
+function outcomeToWire(value: unknown):
+  | { case: "success"; value: { encoding: { case: "msgpack"; value: Uint8Array } } }
+  | { case: "failure"; value: { code: string; data: { encoding: { case: "msgpack"; value: Uint8Array } } } }
+  | { case: "cancelled"; value: Record<string, never> } {
+  const v = checkObject("outcome", value);
+  switch (v.type) {
+    case "success":
+      checkKnownKeys("outcome", v, ["type", "result"]);
+      return { case: "success", value: { encoding: { case: "msgpack", value: encodePayload(v.result, "outcome.result") } } };
+    case "failure": {
+      checkKnownKeys("outcome", v, ["type", "code", "data"]);
+      const data = v.data instanceof Uint8Array ? v.data : encodePayload(v.data, "outcome.data");
+      return { case: "failure", value: { code: checkString("outcome.code", v.code), data: { encoding: { case: "msgpack", value: data } } } };
+    }
+    case "cancelled":
+      checkKnownKeys("outcome", v, ["type"]);
+      return { case: "cancelled", value: {} };
+    default:
+      throw new SiloValidationError("outcome.type", `must be "success", "failure" or "cancelled", got ${JSON.stringify(v.type)}`);
   }
 }
 

@@ -105,7 +105,7 @@ describe("Lambda beyond HTTP", () => {
   });
   afterAll(() => server?.close());
 
-  const shardOf = async (tenant: string): Promise<string> => (await client.getTopology()).shardForHash(hashTenant(tenant))?.id ?? "";
+  const shardOf = async (tenant: string): Promise<string> => (await client.loadTopology()).shardForHash(hashTenant(tenant))?.id ?? "";
 
   it("reads the tenant of an SQS event through a resolver over the raw event", async () => {
     const handler = withSilo(
@@ -138,7 +138,7 @@ describe("Lambda beyond HTTP", () => {
 
   it("caps every call by the remaining time minus the safety margin, so a hung server gives a clean deadline error", async () => {
     const tenant = "slow-tenant";
-    const topology = await client.getTopology();
+    const topology = await client.loadTopology();
     const node = server.addresses.indexOf(topology.shardForHash(hashTenant(tenant))?.address ?? "");
     const handler = withSilo(
       async (_event: APIGatewayProxyEventV2, context) => {

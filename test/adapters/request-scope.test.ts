@@ -155,7 +155,7 @@ describe("the request scope", () => {
     await client.refreshTopology();
   });
   afterAll(() => server?.close());
-  const shardOf = async (tenant: string): Promise<string> => (await client.getTopology()).shardForHash(hashTenant(tenant))?.id ?? "";
+  const shardOf = async (tenant: string): Promise<string> => (await client.loadTopology()).shardForHash(hashTenant(tenant))?.id ?? "";
 
   it("enqueues for the tenant the options name instead of the request's", async () => {
     const scope = createRequestScope({ client, tenant: "request-tenant" });
@@ -239,7 +239,7 @@ describe("the request scope", () => {
   });
 
   it("caps each call by the deadline the adapter gives, and fails at once when none is left", async () => {
-    const node = server.addresses.indexOf((await client.getTopology()).shardForHash(hashTenant("slow"))?.address ?? "");
+    const node = server.addresses.indexOf((await client.loadTopology()).shardForHash(hashTenant("slow"))?.address ?? "");
     server.setFault(node, "hang");
     try {
       let left = 300;

@@ -188,7 +188,7 @@ describe.each(transports)("hostile responses over %s", (protocol, start) => {
   afterAll(() => server.close());
 
   const client = (): SiloGRPCClient =>
-    new SiloGRPCClient({ servers: server.address, useTls: false, protocol, timeoutMs: TIMEOUT_MS, maxRetries: 2 });
+    new SiloGRPCClient({ servers: server.address, useTls: false, protocol, timeoutMs: TIMEOUT_MS, shardRouting: { maxRetries: 2 } });
 
   it.each(replies)("GetClusterInfo answered with %s is a typed error", async (_name, reply) => {
     topologyThenHostile = false;
@@ -221,7 +221,7 @@ describe("a client speaking the wrong protocol for the server", () => {
   it("gRPC (HTTP/2) against an HTTP/1.1-only server is a typed error", async () => {
     const h1 = await hostileH1(() => ({ body: [] }));
     try {
-      const c = new SiloGRPCClient({ servers: h1.address, useTls: false, protocol: "grpc", timeoutMs: TIMEOUT_MS, maxRetries: 1 });
+      const c = new SiloGRPCClient({ servers: h1.address, useTls: false, protocol: "grpc", timeoutMs: TIMEOUT_MS, shardRouting: { maxRetries: 1 } });
       await expectTypedFailure(() => c.getJob("job"));
     } finally {
       await h1.close();
@@ -231,7 +231,7 @@ describe("a client speaking the wrong protocol for the server", () => {
   it("gRPC-web (HTTP/1.1) against an HTTP/2-only server is a typed error", async () => {
     const h2 = await hostileH2(() => ({ body: [] }));
     try {
-      const c = new SiloGRPCClient({ servers: h2.address, useTls: false, protocol: "grpc-web", timeoutMs: TIMEOUT_MS, maxRetries: 1 });
+      const c = new SiloGRPCClient({ servers: h2.address, useTls: false, protocol: "grpc-web", timeoutMs: TIMEOUT_MS, shardRouting: { maxRetries: 1 } });
       await expectTypedFailure(() => c.getJob("job"));
     } finally {
       await h2.close();

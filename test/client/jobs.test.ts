@@ -21,7 +21,7 @@ async function finishNext(
   taskGroup: string,
   outcome: { success: unknown } | { failure: { code: string; data: unknown } },
 ): Promise<string> {
-  const topology = await client.getTopology();
+  const topology = await client.loadTopology();
   for (const address of topology.addresses()) {
     const res = await client.callNode(address, "LeaseTasks", (rpc, o) => rpc.leaseTasks({ workerId: "test", maxTasks: 1, taskGroup }, o));
     const task = res.tasks[0];
@@ -201,7 +201,7 @@ describe.each<Protocol>(["grpc", "grpc-web", "connect"])("tenancy and auth over 
     expect((err as Error).message).toContain("invalid auth token");
     expect((err as Error).message).not.toContain("wrong-token");
     const none = new SiloGRPCClient({ servers: server.addresses, protocol });
-    await expect(none.getTopology()).rejects.toThrow(/missing authorization header/);
+    await expect(none.loadTopology()).rejects.toThrow(/missing authorization header/);
   });
 
   it("raises SiloUnauthenticatedError when the token function throws", async () => {

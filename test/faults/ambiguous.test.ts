@@ -91,7 +91,7 @@ describe.each(protocols)("hung and reset connections over %s", (protocol) => {
   });
 
   it("names the job's id on an enqueue that failed ambiguously, so the caller can find the job", async () => {
-    const client = clientFor(server, protocol, { maxRetries: 0 });
+    const client = clientFor(server, protocol, { shardRouting: { maxRetries: 0 } });
     await client.refreshTopology();
     const tenant = tenantOnNode1();
     const before = new Set(server.jobIds());
@@ -123,7 +123,7 @@ describe.each(protocols)("hung and reset connections over %s", (protocol) => {
   });
 
   it("creates exactly one job per acknowledged enqueue while a node loses its responses", async () => {
-    const client = clientFor(server, protocol, { maxRetries: 20, timeoutMs: 15_000 });
+    const client = clientFor(server, protocol, { shardRouting: { maxRetries: 20 }, timeoutMs: 15_000 });
     await client.refreshTopology();
     const tenant = tenantOnNode1();
     const before = new Set(server.jobIds());

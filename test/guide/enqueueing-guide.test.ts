@@ -74,7 +74,7 @@ describe("the enqueueing guide, pasted, against a server with tenancy off", () =
     // Discover cluster topology (recommended)
     await client.refreshTopology();
 
-    expect((await client.getTopology()).numShards).toBe(4);
+    expect((await client.loadTopology()).numShards).toBe(4);
   });
 
   it("accepts the other forms of the servers option", async () => {
