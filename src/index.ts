@@ -3,32 +3,65 @@
 export { SiloGRPCClient, SiloClient, DEFAULT_TENANT_ROUTE } from "./core/silo-client.js";
 export type { SiloRpcClient, AttemptOptions } from "./core/silo-client.js";
 export { JobHandle } from "./core/job-handle.js";
-export type { AwaitResultOptions } from "./core/job-handle.js";
-export type { SiloClientOptions, CallOptions, TokenOption } from "./core/client-options.js";
-export type { EnqueueOptions } from "./core/enqueue-options.js";
 export type { ImportJobOptions, ImportAttemptOptions, ImportJobResult } from "./core/import-jobs.js";
 export type { QueryBindParameter, QueryColumnInfo, QueryResult } from "./core/query.js";
+export type { AwaitJobOptions } from "./core/job-handle.js";
+export type { SiloGRPCClientOptions, ShardRoutingConfig, RpcOptionsLike, CallOptions, TokenOption } from "./core/client-options.js";
+export type { EnqueueJobOptions } from "./core/enqueue-options.js";
 export { DEFAULT_PRIORITY } from "./core/enqueue-options.js";
-export { JobStatus, AttemptStatus, GubernatorAlgorithm } from "./core/job-types.js";
+export { JobStatus, AttemptStatus, GubernatorAlgorithm, GubernatorBehavior } from "./core/job-types.js";
 export type {
   Int64Like,
   RetryPolicy,
-  ConcurrencyLimit,
-  RateLimit,
-  RateLimitRetryPolicy,
-  FloatingConcurrencyLimit,
+  ConcurrencyLimitConfig,
+  RateLimitConfig,
+  RateLimitRetryPolicyConfig,
+  FloatingConcurrencyLimitConfig,
   JobLimit,
   Job,
   JobAttempt,
   JobResult,
+  GetJobOptions,
 } from "./core/job-types.js";
+export type {
+  SerializedBytes,
+  ConcurrencyLimit,
+  FloatingConcurrencyLimit,
+  GubernatorRateLimit,
+  Limit,
+  RawTask,
+  Task,
+  RefreshTask,
+  LeaseTaskOptions,
+  LeaseTasksOptions,
+  LeaseTasksResult,
+  SuccessOutcome,
+  FailureOutcome,
+  CancelledOutcome,
+  TaskOutcome,
+  ReportOutcomeOptions,
+  RefreshSuccessOutcome,
+  RefreshFailureOutcome,
+  RefreshOutcome,
+  ReportRefreshOutcomeOptions,
+  HeartbeatResult,
+  ShardInfoWithRange,
+  ShardOwner,
+} from "./core/task-types.js";
+export { shardForTenant, initHasher } from "./core/shard-lookup.js";
 export {
   SiloError,
   SiloValidationError,
   SiloConfigurationError,
+  SiloGrpcError,
+  SiloNotFoundError,
+  SiloAlreadyExistsError,
   JobNotFoundError,
   JobAlreadyExistsError,
   JobNotTerminalError,
+  TaskNotFoundError,
+  TaskLeaseLostError,
+  DuplicateTaskDeliveryError,
   SiloInvalidArgumentError,
   SiloFailedPreconditionError,
   SiloUnauthenticatedError,
@@ -38,6 +71,7 @@ export {
   SiloDeadlineExceededError,
   SiloCancelledError,
   toSiloError,
+  isConnectivityError,
 } from "./core/errors.js";
 export type { SiloErrorCode, SiloErrorOptions } from "./core/errors.js";
 export { hashTenant } from "./core/tenant-hash.js";

@@ -45,7 +45,7 @@ export function createApp({ client, taskGroup = "orders" }: AppOptions = {}): Ho
   app.onError((err, c) => {
     if (err instanceof HTTPException) return err.getResponse();
     if (err instanceof JobNotFoundError) return c.json({ error: err.message, code: err.code }, 404);
-    if (err instanceof SiloError && err.code === "validation") return c.json({ error: err.message, code: err.code }, 400);
+    if (err instanceof SiloError && err.code === "SILO_VALIDATION") return c.json({ error: err.message, code: err.code }, 400);
     console.error(err);
     return c.json({ error: err.message }, 500);
   });

@@ -6,7 +6,7 @@ import type { TopologyStore } from "./topology-store.js";
 export type TokenOption = string | (() => string | Promise<string>);
 
 /** Options of `new SiloGRPCClient(options)`. */
-export interface SiloClientOptions {
+export interface SiloGRPCClientOptions {
   /** One or more servers to learn the topology from: `"host:port"`, `{ host, port }` or a list. Required. */
   servers: ServersOption;
   /**
@@ -16,16 +16,8 @@ export interface SiloClientOptions {
   useTls?: boolean;
   /** Sent as `authorization: Bearer <token>` on every RPC. Default: none. */
   token?: TokenOption;
-  /** Shard routing. */
-  shardRouting?: {
-    /**
-     * Shard count you expect. Optional; the topology from `GetClusterInfo` is authoritative, and
-     * a mismatch is reported by `refreshTopology()` callers through `topology.numShards`.
-     */
-    numShards?: number;
-    /** Age after which the topology is refreshed lazily on the next call; 0 disables. Default 60000. */
-    topologyRefreshIntervalMs?: number;
-  };
+  /** Shard routing and retries (the upstream client's `shardRouting`). */
+  shardRouting?: ShardRoutingConfig;
   /**
    * Wire protocol. Default `"grpc"` on Node (HTTP/2, what the stock server speaks) and
    * `"grpc-web"` on fetch-only runtimes (Workers, browsers), which need a gRPC-web front.
@@ -39,10 +31,28 @@ export interface SiloClientOptions {
   addressMap?: Record<string, string> | ((advertised: string) => string);
   /** Keeps the last known topology across cold starts. Default: none (memory only). */
   topologyCache?: TopologyStore;
-  /** Retries after redirects and transient errors, per call; the deadline bounds them too. Default 10. */
-  maxRetries?: number;
-  /** Default deadline of each call in ms, retries included. Default 10000. */
+  /**
+   * Default deadline of each call in ms, retries and their backoff included: a call ends at
+   * `shardRouting.maxRetries` or at this deadline, whichever comes first. Default 10000.
+   */
   timeoutMs?: number;
+  /**
+   * Accepted for compatibility with the upstream client (grpc-js channel options). silo-edge runs
+   * its own HTTP/2 client, so these are not read: keepalive, the 128 MiB message limits and
+   * retries are built in. Default: none.
+   */
+  grpcClientOptions?: Record<string, unknown>;
+  /**
+   * Per-call options as the upstream client takes them (an object, or a function called before
+   * every call). Read: `meta` (extra request headers, string values), `timeout` (ms: the call's
+   * deadline when the call gives none) and `abort` (an `AbortSignal`). Default: none.
+   */
+  rpcOptions?: RpcOptionsLike | (() => RpcOptionsLike | undefined);
+  /**
+   * An OpenTelemetry `Meter` for the client's metrics. Stored as given; without it, no metrics.
+   * Default: none.
+   */
+  meter?: object;
   /** fetch used by the fetch-based protocols. Default: `globalThis.fetch`. */
   fetch?: typeof globalThis.fetch;
   /** Headers sent with every RPC. Default: none. */
@@ -54,6 +64,40 @@ export interface SiloClientOptions {
   allowInsecureToken?: boolean;
   /** Largest response message accepted, in bytes; a larger one fails the call at once with `resource_exhausted`. Default 134217728 (128 MiB). */
   maxReceiveMessageBytes?: number;
+}
+
+/** The upstream client's `shardRouting` options. */
+export interface ShardRoutingConfig {
+  /** Retries of a call after a wrong-shard answer or a connectivity error. Default 8. */
+  maxRetries?: number;
+  /**
+   * Wait before the first retry, ms; doubled per retry, capped at 5000, with up to 50% jitter
+   * downward. A redirect to the shard's owner is followed at once. Default 250.
+   */
+  retryDelayMs?: number;
+  /**
+   * Age in ms after which the next call refreshes the topology in the background; 0 disables.
+   * Lazy, not a timer, so nothing runs between calls (Workers, Lambda). Default 30000.
+   */
+  topologyRefreshIntervalMs?: number;
+  /**
+   * Deadline of one GetClusterInfo attempt per server, ms. Default 10000, or the client's
+   * `timeoutMs` shared among the configured servers when that is less.
+   */
+  topologyRefreshTimeoutMs?: number;
+  /** Shard count you expect. Optional; the topology from `GetClusterInfo` is authoritative. */
+  numShards?: number;
+}
+
+/** The parts of protobuf-ts's `RpcOptions` that silo-edge reads. */
+export interface RpcOptionsLike {
+  /** Extra request metadata. */
+  meta?: Record<string, string | string[]>;
+  /** Deadline in ms (or a Date). */
+  timeout?: number | Date;
+  /** Cancels the call. */
+  abort?: AbortSignal;
+  [key: string]: unknown;
 }
 
 /** Options of a single call. */

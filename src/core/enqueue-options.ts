@@ -20,7 +20,7 @@ import {
 } from "./validation.js";
 
 /** What `enqueue()` takes; the fields of Silo's enqueueing guide. */
-export interface EnqueueOptions<P = unknown> {
+export interface EnqueueJobOptions<P = unknown> {
   /** The job's data, any MessagePack-encodable (JSON-like) value, handed to the worker. */
   payload: P;
   /** Which workers process the job. Non-empty, at most 64 characters. */
@@ -32,13 +32,13 @@ export interface EnqueueOptions<P = unknown> {
   id?: string;
   /** 0 (highest) to 99. Default 50. */
   priority?: number;
-  /** When the job may start: Unix ms as bigint or number, or a Date. Default: now. */
+  /** When the job may start: Unix ms as bigint or number, or a Date. Default: now (`Date.now()`, sent on the wire). */
   startAtMs?: Int64Like | Date;
   /** Tenant; jobs of one tenant live on one shard. Default: the server's default tenant. */
   tenant?: string;
   /** Up to 16 string pairs stored with the job. Default `{}`. */
   metadata?: Record<string, string>;
-  /** Retries of failed attempts. Default: no retries. */
+  /** Retries of failed attempts. Default: none sent (no retries); omitted fields of a given policy: see `RetryPolicy`. */
   retryPolicy?: RetryPolicy;
   /** Limits checked in order before each attempt. Default `[]`. */
   limits?: JobLimit[];
@@ -49,15 +49,38 @@ export const DEFAULT_PRIORITY = 50;
 
 const ENQUEUE_KEYS = ["payload", "taskGroup", "id", "priority", "startAtMs", "tenant", "metadata", "retryPolicy", "limits"] as const;
 
+/**
+ * Fillers for the fields of a given retry policy that the caller left out. The server applies no
+ * defaults inside a present RetryPolicy and reads 0 literally (a 0 cap or factor makes every retry
+ * immediate), so an omitted field must never go out as 0.
+ */
+export const RETRY_DEFAULTS = {
+  initialIntervalMs: 1_000n,
+  /** No cap: the largest int64. */
+  maxIntervalMs: 0x7fff_ffff_ffff_ffffn,
+  backoffFactor: 1,
+} as const;
+
+/**
+ * The server's own defaults for a rate limit sent without a retry policy, used for the fields a
+ * given policy leaves out (zeros there would re-check the limit in a busy loop).
+ */
+export const RATE_LIMIT_RETRY_DEFAULTS = {
+  initialBackoffMs: 100n,
+  maxBackoffMs: 30_000n,
+  backoffMultiplier: 2,
+  maxRetries: 0,
+} as const;
+
 /** Validates a retry policy option and builds its wire form (shared with importJobs). */
 export function retryPolicyToWire(field: string, value: unknown): MessageInitShape<typeof RetryPolicySchema> {
   const p = checkObject(field, value);
   checkKnownKeys(field, p, ["retryCount", "initialIntervalMs", "maxIntervalMs", "backoffFactor", "randomizeInterval"]);
   return {
     retryCount: p.retryCount === undefined ? 0 : checkUint32(`${field}.retryCount`, p.retryCount),
-    initialIntervalMs: p.initialIntervalMs === undefined ? 0n : checkInt64(`${field}.initialIntervalMs`, p.initialIntervalMs),
-    maxIntervalMs: p.maxIntervalMs === undefined ? 0n : checkInt64(`${field}.maxIntervalMs`, p.maxIntervalMs),
-    backoffFactor: p.backoffFactor === undefined ? 1 : checkFactor(`${field}.backoffFactor`, p.backoffFactor),
+    initialIntervalMs: p.initialIntervalMs === undefined ? RETRY_DEFAULTS.initialIntervalMs : checkInt64(`${field}.initialIntervalMs`, p.initialIntervalMs),
+    maxIntervalMs: p.maxIntervalMs === undefined ? RETRY_DEFAULTS.maxIntervalMs : checkInt64(`${field}.maxIntervalMs`, p.maxIntervalMs),
+    backoffFactor: p.backoffFactor === undefined ? RETRY_DEFAULTS.backoffFactor : checkFactor(`${field}.backoffFactor`, p.backoffFactor),
     randomizeInterval: p.randomizeInterval === undefined ? false : checkBool(`${field}.randomizeInterval`, p.randomizeInterval),
   };
 }
@@ -92,10 +115,12 @@ export function limitToWire(field: string, value: unknown): MessageInitShape<typ
         const r = checkObject(`${field}.retryPolicy`, l.retryPolicy);
         checkKnownKeys(`${field}.retryPolicy`, r, ["initialBackoffMs", "maxBackoffMs", "backoffMultiplier", "maxRetries"]);
         retryPolicy = {
-          initialBackoffMs: r.initialBackoffMs === undefined ? 0n : checkInt64(`${field}.retryPolicy.initialBackoffMs`, r.initialBackoffMs),
-          maxBackoffMs: r.maxBackoffMs === undefined ? 0n : checkInt64(`${field}.retryPolicy.maxBackoffMs`, r.maxBackoffMs),
-          backoffMultiplier: r.backoffMultiplier === undefined ? 0 : checkFactor(`${field}.retryPolicy.backoffMultiplier`, r.backoffMultiplier),
-          maxRetries: r.maxRetries === undefined ? 0 : checkUint32(`${field}.retryPolicy.maxRetries`, r.maxRetries),
+          initialBackoffMs:
+            r.initialBackoffMs === undefined ? RATE_LIMIT_RETRY_DEFAULTS.initialBackoffMs : checkInt64(`${field}.retryPolicy.initialBackoffMs`, r.initialBackoffMs),
+          maxBackoffMs: r.maxBackoffMs === undefined ? RATE_LIMIT_RETRY_DEFAULTS.maxBackoffMs : checkInt64(`${field}.retryPolicy.maxBackoffMs`, r.maxBackoffMs),
+          backoffMultiplier:
+            r.backoffMultiplier === undefined ? RATE_LIMIT_RETRY_DEFAULTS.backoffMultiplier : checkFactor(`${field}.retryPolicy.backoffMultiplier`, r.backoffMultiplier),
+          maxRetries: r.maxRetries === undefined ? RATE_LIMIT_RETRY_DEFAULTS.maxRetries : checkUint32(`${field}.retryPolicy.maxRetries`, r.maxRetries),
         };
       }
       return {
@@ -148,14 +173,16 @@ export type EnqueueRequestInit = MessageInitShape<typeof EnqueueRequestSchema>;
  * Validates enqueue options and builds the wire request (without `shard`, which routing fills).
  * Throws `SiloValidationError` naming the field on the first problem.
  */
-export function buildEnqueueRequest(options: EnqueueOptions, id: string): { request: EnqueueRequestInit; tenant: string | undefined } {
+export function buildEnqueueRequest(options: EnqueueJobOptions, id: string): { request: EnqueueRequestInit; tenant: string | undefined } {
   const o = checkObject("options", options);
   checkKnownKeys("", o, ENQUEUE_KEYS);
   const taskGroup = checkName("taskGroup", o.taskGroup);
   const tenant = checkTenant("tenant", o.tenant);
   checkJobId("id", id);
   const priority = o.priority === undefined ? DEFAULT_PRIORITY : checkInt("priority", o.priority, 0, 99);
-  const startAtMs = o.startAtMs === undefined ? 0n : startAtToWire(o.startAtMs);
+  // The client's clock, as upstream sends it: the server stores start_at_ms as the job's
+  // enqueue_time_ms, so 0 would make every job read back as enqueued in 1970.
+  const startAtMs = o.startAtMs === undefined ? BigInt(Date.now()) : startAtToWire(o.startAtMs);
   const metadata = o.metadata === undefined ? {} : checkMetadata("metadata", o.metadata);
   let retryPolicy: MessageInitShape<typeof RetryPolicySchema> | undefined;
   if (o.retryPolicy !== undefined) retryPolicy = retryPolicyToWire("retryPolicy", o.retryPolicy);

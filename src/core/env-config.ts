@@ -1,4 +1,4 @@
-import type { SiloClientOptions } from "./client-options.js";
+import type { SiloGRPCClientOptions } from "./client-options.js";
 import { SiloConfigurationError, SiloError } from "./errors.js";
 import { PROTOCOLS, type Protocol } from "./protocol.js";
 import { parseServerAddress } from "./server-address.js";
@@ -17,7 +17,7 @@ export interface SiloEnv {
 }
 
 /** What the `client` option of every adapter accepts. */
-export type SiloClientOption = SiloGRPCClient | SiloClientOptions;
+export type SiloClientOption = SiloGRPCClient | SiloGRPCClientOptions;
 
 /** A bindings or environment object: only its string values are read. */
 export type EnvSource = Readonly<Record<string, unknown>>;
@@ -44,7 +44,7 @@ export function processEnv(): EnvSource | undefined {
  * and turns them into client options. Every missing or malformed setting is reported together
  * in one `SiloConfigurationError`.
  */
-export function clientOptionsFromEnv(env?: EnvSource): SiloClientOptions {
+export function clientOptionsFromEnv(env?: EnvSource): SiloGRPCClientOptions {
   const fallback = processEnv();
   const problems: string[] = [];
   const read = (name: keyof SiloEnv): string | undefined => {

@@ -13,7 +13,7 @@ import { checkInt, checkInt64, checkJobId, checkKnownKeys, checkMetadata, checkN
 
 /** A finished attempt from another system, attached to an imported job. */
 export interface ImportAttemptOptions {
-  /** How the attempt ended: `AttemptStatus.SUCCEEDED`, `FAILED` or `CANCELLED`. */
+  /** How the attempt ended: `AttemptStatus.Succeeded`, `FAILED` or `CANCELLED`. */
   status: AttemptStatus;
   /** When the attempt started, Unix ms. */
   startedAtMs: Int64Like;
@@ -82,9 +82,9 @@ const ATTEMPT_KEYS = ["status", "startedAtMs", "finishedAtMs", "result", "errorC
 
 // silo.v1.AttemptStatus numbers of the terminal statuses an import may carry.
 const WIRE_ATTEMPT_STATUS: Readonly<Record<string, 1 | 2 | 3>> = {
-  [AttemptStatus.SUCCEEDED]: 1,
-  [AttemptStatus.FAILED]: 2,
-  [AttemptStatus.CANCELLED]: 3,
+  [AttemptStatus.Succeeded]: 1,
+  [AttemptStatus.Failed]: 2,
+  [AttemptStatus.Cancelled]: 3,
 };
 
 function attemptToWire(field: string, value: unknown): MessageInitShape<typeof ImportAttemptSchema> {
@@ -92,7 +92,7 @@ function attemptToWire(field: string, value: unknown): MessageInitShape<typeof I
   checkKnownKeys(field, a, ATTEMPT_KEYS);
   const status = typeof a.status === "string" ? WIRE_ATTEMPT_STATUS[a.status] : undefined;
   if (status === undefined) {
-    throw new SiloValidationError(`${field}.status`, "must be AttemptStatus.SUCCEEDED, FAILED or CANCELLED (imported attempts are finished)");
+    throw new SiloValidationError(`${field}.status`, "must be AttemptStatus.Succeeded, FAILED or CANCELLED (imported attempts are finished)");
   }
   if (a.errorCode !== undefined && typeof a.errorCode !== "string") throw new SiloValidationError(`${field}.errorCode`, "must be a string");
   return {
@@ -174,7 +174,7 @@ export async function importJobs(host: ImportJobsHost, jobs: readonly ImportJobO
   return built.map(({ job, tenant }) => {
     const id = job.id as string;
     return (
-      byKey.get(resultKey(tenant, id)) ?? { id, success: false, error: `No result returned from server for job ${id}`, status: JobStatus.SCHEDULED }
+      byKey.get(resultKey(tenant, id)) ?? { id, success: false, error: `No result returned from server for job ${id}`, status: JobStatus.Scheduled }
     );
   });
 }

@@ -6,7 +6,7 @@ export interface JobOperations {
   getJob(id: string, tenant?: string, options?: CallOptions & { includeAttempts?: boolean }): Promise<Job>;
   getJobStatus(id: string, tenant?: string, options?: CallOptions): Promise<JobStatus>;
   getJobResult<T = unknown>(id: string, tenant?: string, options?: CallOptions): Promise<JobResult<T>>;
-  awaitJobResult<T = unknown>(id: string, tenant: string | undefined, options?: AwaitResultOptions): Promise<JobResult<T>>;
+  awaitJobResult<T = unknown>(id: string, tenant: string | undefined, options?: AwaitJobOptions): Promise<JobResult<T>>;
   cancelJob(id: string, tenant?: string, options?: CallOptions): Promise<void>;
   deleteJob(id: string, tenant?: string, options?: CallOptions): Promise<void>;
   restartJob(id: string, tenant?: string, options?: CallOptions): Promise<void>;
@@ -14,7 +14,7 @@ export interface JobOperations {
 }
 
 /** Options of `awaitResult()`. */
-export interface AwaitResultOptions {
+export interface AwaitJobOptions {
   /** Give up after this many ms with `SiloDeadlineExceededError`. Default: wait until `signal` aborts. */
   timeoutMs?: number;
   /** Pause between polls, ms. Default 500. */
@@ -73,7 +73,7 @@ export class JobHandle {
   }
 
   /** Polls until the job finishes and resolves with its outcome. */
-  awaitResult<T = unknown>(options?: AwaitResultOptions): Promise<JobResult<T>> {
+  awaitResult<T = unknown>(options?: AwaitJobOptions): Promise<JobResult<T>> {
     return this.#ops.awaitJobResult<T>(this.id, this.tenant, options);
   }
 

@@ -9,25 +9,30 @@ import type {
   SerializedBytes,
 } from "../gen/silo/v1/silo_pb.js";
 import { SiloError } from "./errors.js";
-import type { AttemptStatus, GubernatorAlgorithm, Job, JobAttempt, JobLimit, JobResult, JobStatus } from "./job-types.js";
-import { decodePayload } from "./payload-codec.js";
+import { AttemptStatus, type GubernatorAlgorithm, type Job, type JobAttempt, type JobLimit, type JobResult, JobStatus } from "./job-types.js";
+import { decodeLenient, decodePayload } from "./payload-codec.js";
 
 /** Converts wire messages into the public, decoded job shapes. */
 
 // silo.v1.JobStatus: SCHEDULED = 0, RUNNING = 1, SUCCEEDED = 2, FAILED = 3, CANCELLED = 4.
-const STATUS: Record<WireJobStatus, JobStatus> = ["SCHEDULED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"];
+const STATUS: Record<WireJobStatus, JobStatus> = [JobStatus.Scheduled, JobStatus.Running, JobStatus.Succeeded, JobStatus.Failed, JobStatus.Cancelled];
 
 // silo.v1.AttemptStatus: RUNNING = 0, SUCCEEDED = 1, FAILED = 2, CANCELLED = 3.
-const ATTEMPT_STATUS: Record<WireAttemptStatus, AttemptStatus> = ["RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"];
+const ATTEMPT_STATUS: Record<WireAttemptStatus, AttemptStatus> = [AttemptStatus.Running, AttemptStatus.Succeeded, AttemptStatus.Failed, AttemptStatus.Cancelled];
 
 export function jobStatusFromWire(status: WireJobStatus): JobStatus {
   const s = STATUS[status];
-  if (!s) throw new SiloError("internal", `server sent unknown job status ${status}`);
+  if (!s) throw new SiloError("SILO_INTERNAL", `server sent unknown job status ${status}`);
   return s;
 }
 
 function bytes(sb: SerializedBytes | undefined): unknown {
   return sb?.encoding.case === "msgpack" ? decodePayload(sb.encoding.value) : undefined;
+}
+
+/** Results and error data: never thrown on, see `decodeLenient`. */
+function lenient(sb: SerializedBytes | undefined): unknown {
+  return sb?.encoding.case === "msgpack" ? decodeLenient(sb.encoding.value) : undefined;
 }
 
 function limitFromWire(l: WireLimit): JobLimit | undefined {
@@ -72,14 +77,15 @@ function limitFromWire(l: WireLimit): JobLimit | undefined {
 
 export function jobFromWire(r: GetJobResponse, tenant: string | undefined): Job {
   const attempts: JobAttempt[] = r.attempts.map((a) => ({
+    jobId: a.jobId || r.id,
     attemptNumber: a.attemptNumber,
     taskId: a.taskId,
-    status: ATTEMPT_STATUS[a.status] ?? "RUNNING",
+    status: ATTEMPT_STATUS[a.status] ?? AttemptStatus.Running,
     startedAtMs: a.startedAtMs,
     ...(a.finishedAtMs !== undefined ? { finishedAtMs: a.finishedAtMs } : {}),
-    ...(a.result ? { result: bytes(a.result) } : {}),
+    ...(a.result ? { result: lenient(a.result) } : {}),
     ...(a.errorCode !== undefined ? { errorCode: a.errorCode } : {}),
-    ...(a.errorData ? { errorData: bytes(a.errorData) } : {}),
+    ...(a.errorData ? { errorData: lenient(a.errorData) } : {}),
   }));
   return {
     id: r.id,
@@ -103,34 +109,34 @@ export function jobFromWire(r: GetJobResponse, tenant: string | undefined): Job 
     metadata: { ...r.metadata },
     status: jobStatusFromWire(r.status),
     statusChangedAtMs: r.statusChangedAtMs,
-    attempts,
+    ...(attempts.length > 0 ? { attempts } : {}),
     ...(r.nextAttemptStartsAfterMs !== undefined ? { nextAttemptStartsAfterMs: r.nextAttemptStartsAfterMs } : {}),
-    ...(r.result ? { result: bytes(r.result) } : {}),
+    ...(r.result ? { result: lenient(r.result) } : {}),
   };
 }
 
 export function jobResultFromWire<T>(r: GetJobResultResponse): JobResult<T> {
   switch (r.result.case) {
     case "successData":
-      return { outcome: "succeeded", id: r.id, status: "SUCCEEDED", finishedAtMs: r.finishedAtMs, result: bytes(r.result.value) as T };
+      return { outcome: "succeeded", status: JobStatus.Succeeded, id: r.id, finishedAtMs: r.finishedAtMs, result: lenient(r.result.value) as T };
     case "failure":
       return {
         outcome: "failed",
+        status: JobStatus.Failed,
         id: r.id,
-        status: "FAILED",
         finishedAtMs: r.finishedAtMs,
         errorCode: r.result.value.errorCode,
-        errorData: bytes(r.result.value.errorData),
+        errorData: lenient(r.result.value.errorData),
       };
     case "cancelled":
-      return { outcome: "cancelled", id: r.id, status: "CANCELLED", finishedAtMs: r.finishedAtMs, cancelledAtMs: r.result.value.cancelledAtMs };
+      return { outcome: "cancelled", status: JobStatus.Cancelled, id: r.id, finishedAtMs: r.finishedAtMs, cancelledAtMs: r.result.value.cancelledAtMs };
     default: {
       // A terminal status without a result body: derive the outcome from the status.
       const status = jobStatusFromWire(r.status);
-      if (status === "SUCCEEDED") return { outcome: "succeeded", id: r.id, status, finishedAtMs: r.finishedAtMs, result: undefined as T };
-      if (status === "CANCELLED") return { outcome: "cancelled", id: r.id, status, finishedAtMs: r.finishedAtMs, cancelledAtMs: r.finishedAtMs };
-      if (status === "FAILED") return { outcome: "failed", id: r.id, status, finishedAtMs: r.finishedAtMs, errorCode: "", errorData: undefined };
-      throw new SiloError("internal", `server returned a result for job ${r.id} that is still ${status}`);
+      if (status === JobStatus.Succeeded) return { outcome: "succeeded", status, id: r.id, finishedAtMs: r.finishedAtMs, result: undefined as T };
+      if (status === JobStatus.Cancelled) return { outcome: "cancelled", status, id: r.id, finishedAtMs: r.finishedAtMs, cancelledAtMs: r.finishedAtMs };
+      if (status === JobStatus.Failed) return { outcome: "failed", status, id: r.id, finishedAtMs: r.finishedAtMs, errorCode: "", errorData: undefined };
+      throw new SiloError("SILO_INTERNAL", `server returned a result for job ${r.id} that is still ${status}`);
     }
   }
 }

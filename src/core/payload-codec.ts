@@ -125,3 +125,24 @@ export function decodePayload(bytes: Uint8Array | undefined, field = "MessagePac
     throw new PayloadDecodeError(field, reason.length > 200 ? `${reason.slice(0, 200)}…` : reason, { cause: err });
   }
 }
+
+let utf8: InstanceType<typeof TextDecoder> | undefined;
+
+/**
+ * Decodes attempt results and error data, which workers other than ours may have stored as
+ * something other than MessagePack: never throws. Empty bytes give `undefined`; bytes that are
+ * not MessagePack come back as their UTF-8 text, or as the raw bytes when they are not UTF-8.
+ */
+export function decodeLenient(bytes: Uint8Array | undefined): unknown {
+  if (!bytes || bytes.length === 0) return undefined;
+  try {
+    return decode(bytes);
+  } catch {
+    try {
+      return (utf8 ??= new TextDecoder("utf-8", { fatal: true })).decode(bytes);
+    } catch {
+      // A plain copy: the network's bytes may be a Node Buffer over a larger chunk.
+      return new Uint8Array(bytes);
+    }
+  }
+}

@@ -12,7 +12,7 @@ export class PayloadDecodeError extends SiloError {
   readonly field: string;
 
   constructor(field: string, message: string, options?: SiloErrorOptions) {
-    super("internal", `could not decode ${field}: ${message}`, options);
+    super("SILO_INTERNAL", `could not decode ${field}: ${message}`, options);
     this.field = field;
   }
 }

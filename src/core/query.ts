@@ -66,11 +66,11 @@ function toQueryParameter(value: unknown, field: string): QueryParameterInit {
 /** Columns as sent; rows decoded from MessagePack. */
 export function queryResultFromWire<Row>(res: QueryResponse): QueryResult<Row> {
   const rows = res.rows.map((row, i) => {
-    if (row.encoding.case !== "msgpack") throw new SiloError("internal", `Query: row[${i}] has no MessagePack encoding`);
+    if (row.encoding.case !== "msgpack") throw new SiloError("SILO_INTERNAL", `Query: row[${i}] has no MessagePack encoding`);
     try {
       return decode(row.encoding.value) as Row;
     } catch (err) {
-      throw new SiloError("internal", `Query: row[${i}] is not valid MessagePack: ${(err as Error).message}`, { cause: err });
+      throw new SiloError("SILO_INTERNAL", `Query: row[${i}] is not valid MessagePack: ${(err as Error).message}`, { cause: err });
     }
   });
   return { columns: res.columns.map((c) => ({ name: c.name, dataType: c.dataType })), rows, rowCount: res.rowCount };

@@ -1,8 +1,8 @@
 import type { CallOptions } from "./client-options.js";
 import { clientFromEnv, clientSource, type EnvSource, type SiloClientOption } from "./env-config.js";
-import { buildEnqueueRequest, type EnqueueOptions } from "./enqueue-options.js";
+import { buildEnqueueRequest, type EnqueueJobOptions } from "./enqueue-options.js";
 import { SiloDeadlineExceededError, SiloValidationError, toSiloError, type SiloError } from "./errors.js";
-import { type AwaitResultOptions, JobHandle, type JobOperations } from "./job-handle.js";
+import { type AwaitJobOptions, JobHandle, type JobOperations } from "./job-handle.js";
 import type { Job, JobResult, JobStatus } from "./job-types.js";
 import type { SiloRequestView } from "./request-view.js";
 import type { SiloGRPCClient } from "./silo-client.js";
@@ -15,7 +15,7 @@ export interface BackgroundEnqueueFailure {
   /** Why the enqueue failed. */
   error: SiloError;
   /** The options the enqueue was called with. */
-  options: EnqueueOptions;
+  options: EnqueueJobOptions;
   /** The tenant the job was for; undefined for the default tenant. */
   tenant: string | undefined;
   /** The job id that was returned to the caller. */
@@ -35,13 +35,13 @@ export interface SiloScope {
    * Enqueues a job for the request's tenant and returns its handle. `options.tenant` may only
    * repeat it, unless the middleware was created with `allowTenantOverride: true`.
    */
-  enqueue<P = unknown>(options: EnqueueOptions<P>, callOptions?: CallOptions): Promise<JobHandle>;
+  enqueue<P = unknown>(options: EnqueueJobOptions<P>, callOptions?: CallOptions): Promise<JobHandle>;
   /**
    * Enqueues without making the response wait where the runtime can finish work after it
    * (`waitUntil`); elsewhere it waits for the enqueue. Resolves with the job id, generated here.
    * Invalid options throw at once; a failed enqueue is reported to `onError`.
    */
-  enqueueInBackground<P = unknown>(options: EnqueueOptions<P>): Promise<string>;
+  enqueueInBackground<P = unknown>(options: EnqueueJobOptions<P>): Promise<string>;
   /** A handle for an existing job of this tenant. */
   handle(id: string): JobHandle;
   /** Full job details, payload decoded. */
@@ -51,7 +51,7 @@ export interface SiloScope {
   /** The outcome of a finished job; `JobNotTerminalError` while it is scheduled or running. */
   getJobResult<T = unknown>(id: string, options?: CallOptions): Promise<JobResult<T>>;
   /** Polls until the job finishes and resolves with its outcome. */
-  awaitResult<T = unknown>(id: string, options?: AwaitResultOptions): Promise<JobResult<T>>;
+  awaitResult<T = unknown>(id: string, options?: AwaitJobOptions): Promise<JobResult<T>>;
   /** Cancels a job. */
   cancelJob(id: string, options?: CallOptions): Promise<void>;
   /** Deletes a finished job. */
@@ -198,7 +198,7 @@ export function createRequestScope({ client, tenant, waitUntil, deadlineMs, onEr
     getJob: async (id, t, o) => client.getJob(id, t, cap("GetJob", o)),
     getJobStatus: async (id, t, o) => client.getJobStatus(id, t, cap("GetJob", o)),
     getJobResult: async <T>(id: string, t: string | undefined, o?: CallOptions) => client.getJobResult<T>(id, t, cap("GetJobResult", o)),
-    awaitJobResult: <T>(id: string, t: string | undefined, o?: AwaitResultOptions) => {
+    awaitJobResult: <T>(id: string, t: string | undefined, o?: AwaitJobOptions) => {
       const remaining = deadlineMs?.();
       if (remaining === undefined) return client.awaitJobResult<T>(id, t, o);
       if (!(remaining > 0)) return Promise.reject(new SiloDeadlineExceededError(`awaitResult(${id}): no time left within this request's deadline`));
@@ -210,8 +210,8 @@ export function createRequestScope({ client, tenant, waitUntil, deadlineMs, onEr
     restartJob: async (id, t, o) => client.restartJob(id, t, cap("RestartJob", o)),
     expediteJob: async (id, t, o) => client.expediteJob(id, t, cap("ExpediteJob", o)),
   };
-  const withTenant = <P>(options: EnqueueOptions<P>): EnqueueOptions<P> => {
-    const o = checkObject("options", options) as unknown as EnqueueOptions<P>;
+  const withTenant = <P>(options: EnqueueJobOptions<P>): EnqueueJobOptions<P> => {
+    const o = checkObject("options", options) as unknown as EnqueueJobOptions<P>;
     if (o.tenant !== undefined && o.tenant !== tenant && !allowTenantOverride) {
       throw new SiloValidationError(
         "tenant",
@@ -221,7 +221,7 @@ export function createRequestScope({ client, tenant, waitUntil, deadlineMs, onEr
     }
     return o.tenant !== undefined || tenant === undefined ? o : { ...o, tenant };
   };
-  const enqueue = async <P>(options: EnqueueOptions<P>, callOptions?: CallOptions): Promise<JobHandle> => {
+  const enqueue = async <P>(options: EnqueueJobOptions<P>, callOptions?: CallOptions): Promise<JobHandle> => {
     const handle = await client.enqueue(withTenant(options), cap("Enqueue", callOptions));
     return new JobHandle(ops, handle.id, handle.tenant);
   };
@@ -235,14 +235,14 @@ export function createRequestScope({ client, tenant, waitUntil, deadlineMs, onEr
       const id = given === undefined ? crypto.randomUUID() : checkJobId("id", given);
       const full = { ...withTenant(options), id };
       // Validate now, so a programming error throws here instead of surfacing only in onError.
-      buildEnqueueRequest(full as EnqueueOptions, id);
+      buildEnqueueRequest(full as EnqueueJobOptions, id);
       const jobTenant = full.tenant;
       const done = enqueue(full).then(
         () => undefined,
         async (err: unknown) => {
           const error = toSiloError(err, `Enqueue ${id}`);
           try {
-            await onError({ error, options: full as EnqueueOptions, tenant: jobTenant, id });
+            await onError({ error, options: full as EnqueueJobOptions, tenant: jobTenant, id });
           } catch (hookErr) {
             console.error(`silo-edge: onError threw while reporting the failed background enqueue of job ${id}:`, hookErr, "; the enqueue failed with:", error);
           }
@@ -256,7 +256,7 @@ export function createRequestScope({ client, tenant, waitUntil, deadlineMs, onEr
     getJob: (id, o) => ops.getJob(id, tenant, o),
     getJobStatus: (id, o) => ops.getJobStatus(id, tenant, o),
     getJobResult: <T>(id: string, o?: CallOptions) => ops.getJobResult<T>(id, tenant, o),
-    awaitResult: <T>(id: string, o?: AwaitResultOptions) => ops.awaitJobResult<T>(id, tenant, o),
+    awaitResult: <T>(id: string, o?: AwaitJobOptions) => ops.awaitJobResult<T>(id, tenant, o),
     cancelJob: (id, o) => ops.cancelJob(id, tenant, o),
     deleteJob: (id, o) => ops.deleteJob(id, tenant, o),
     restartJob: (id, o) => ops.restartJob(id, tenant, o),

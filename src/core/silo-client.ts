@@ -1,21 +1,27 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { platform } from "#platform";
 import { abortableSleep } from "./abortable-sleep.js";
-import type { CallOptions, SiloClientOptions, TokenOption } from "./client-options.js";
-import { buildEnqueueRequest, type EnqueueOptions } from "./enqueue-options.js";
+import type { CallOptions, RpcOptionsLike, SiloGRPCClientOptions, TokenOption } from "./client-options.js";
+import { buildEnqueueRequest, type EnqueueJobOptions } from "./enqueue-options.js";
 import {
+  type ErrorSubject,
+  JobAlreadyExistsError,
+  JobNotFoundError,
   JobNotTerminalError,
   SiloCancelledError,
   SiloDeadlineExceededError,
   SiloError,
+  SiloFailedPreconditionError,
+  SiloPermissionDeniedError,
   SiloUnauthenticatedError,
   SiloUnavailableError,
   SiloValidationError,
+  isConnectivityError,
   toSiloError,
 } from "./errors.js";
-import { type AwaitResultOptions, JobHandle, type JobOperations } from "./job-handle.js";
+import { type AwaitJobOptions, JobHandle, type JobOperations } from "./job-handle.js";
 import { importJobs, type ImportJobOptions, type ImportJobResult } from "./import-jobs.js";
-import type { Job, JobResult, JobStatus } from "./job-types.js";
+import { type Job, type JobResult, JobStatus } from "./job-types.js";
 import { requestMayHaveBeenSent } from "./delivery-failure.js";
 import { jobFromWire, jobResultFromWire, jobStatusFromWire } from "./job-view.js";
 import { PROTOCOLS, type Protocol } from "./protocol.js";
@@ -24,9 +30,21 @@ import { runQuery, type QueryBindParameter, type QueryResult } from "./query.js"
 import { createSiloRpc, type SiloRpc } from "./silo-rpc.js";
 import { hashTenantCached } from "./tenant-hash.js";
 import { Topology, type ShardRoute } from "./topology.js";
-import { currentTopology, markTopologyStale, peekTopology, refreshTopology, type TopologySource } from "./topology-cache.js";
 import { checkedNodeAddress, mayFollowRedirect, type TrustSource } from "./trusted-hosts.js";
-import { checkBool, checkCallOptions, checkHeaders, checkInt, checkJobId, checkKnownKeys, checkObject, checkSignal, checkTenant } from "./validation.js";
+import { currentTopology, forgetTopology, markTopologyStale, peekTopology, refreshTopology, type TopologySource } from "./topology-cache.js";
+import type { ShardInfoWithRange } from "./task-types.js";
+import { checkBool, checkCallOptions, checkHeaders, checkInt, checkJobId, checkKnownKeys, checkName, checkObject, checkSignal, checkTenant } from "./validation.js";
+import { encodePayload } from "./payload-codec.js";
+import { refreshTaskFromWire, rawTaskFromWire } from "./task-view.js";
+import type {
+  HeartbeatResult,
+  LeaseTaskOptions,
+  LeaseTasksOptions,
+  LeaseTasksResult,
+  RawTask,
+  ReportOutcomeOptions,
+  ReportRefreshOutcomeOptions,
+} from "./task-types.js";
 
 /** The RPCs of one node: the generated Connect client's methods, on the hand-written codec. */
 export type SiloRpcClient = SiloRpc;
@@ -43,11 +61,13 @@ export interface AttemptOptions {
 /** The tenant string the server routes a call without tenant with. */
 export const DEFAULT_TENANT_ROUTE = "-";
 
+// The upstream client's shardRouting defaults; the deadline (ours) bounds the retries too.
 const DEFAULTS = {
-  topologyRefreshIntervalMs: 60_000,
-  // With the 50 ms doubling backoff capped at 2 s, ten retries span roughly the default
-  // 10 s deadline, long enough to ride out a node restart during a deploy.
-  maxRetries: 10,
+  topologyRefreshIntervalMs: 30_000,
+  topologyRefreshTimeoutMs: 10_000,
+  maxRetries: 8,
+  retryDelayMs: 250,
+  maxRetryDelayMs: 5_000,
   timeoutMs: 10_000,
 } as const;
 
@@ -59,8 +79,10 @@ const CLIENT_KEYS = [
   "protocol",
   "addressMap",
   "topologyCache",
-  "maxRetries",
   "timeoutMs",
+  "grpcClientOptions",
+  "rpcOptions",
+  "meter",
   "fetch",
   "headers",
   "allowInsecureToken",
@@ -122,7 +144,13 @@ export class SiloGRPCClient implements JobOperations {
   readonly #protocol: Protocol;
   readonly #addressMap: ((advertised: string) => string) | undefined;
   readonly #maxRetries: number;
+  readonly #retryDelayMs: number;
+  readonly #topologyRefreshTimeoutMs: number | undefined;
   readonly #timeoutMs: number;
+  readonly #rpcOptions: (() => RpcOptionsLike | undefined) | undefined;
+  readonly #meter: object | undefined;
+  /** Round-robin position of `leaseTasks` without a shard. */
+  #nextServer = 0;
   readonly #fetch: typeof globalThis.fetch | undefined;
   readonly #headers: Record<string, string>;
   readonly #allowInsecureToken: boolean;
@@ -134,7 +162,7 @@ export class SiloGRPCClient implements JobOperations {
   /** `#rpcFor` by address, so a warm call builds no URL or cache key. */
   readonly #rpcByAddress = new Map<string, SiloRpcClient>();
 
-  constructor(options: SiloClientOptions) {
+  constructor(options: SiloGRPCClientOptions) {
     const o = checkObject("options", options);
     checkKnownKeys("", o, CLIENT_KEYS);
     this.#servers = parseServers(o.servers);
@@ -152,7 +180,6 @@ export class SiloGRPCClient implements JobOperations {
     const unsupported = platform.unsupported(this.#protocol);
     if (unsupported) throw new SiloValidationError("protocol", unsupported);
     this.#addressMap = toAddressMap(o.addressMap);
-    this.#maxRetries = o.maxRetries === undefined ? DEFAULTS.maxRetries : checkInt("maxRetries", o.maxRetries, 0, 100);
     this.#timeoutMs = o.timeoutMs === undefined ? DEFAULTS.timeoutMs : checkInt("timeoutMs", o.timeoutMs, 1, 2 ** 31 - 1);
     if (o.fetch !== undefined && typeof o.fetch !== "function") throw new SiloValidationError("fetch", "must be a function");
     this.#fetch = o.fetch as typeof globalThis.fetch | undefined;
@@ -160,14 +187,35 @@ export class SiloGRPCClient implements JobOperations {
     this.#allowInsecureToken = o.allowInsecureToken === undefined ? false : checkBool("allowInsecureToken", o.allowInsecureToken);
     this.#maxReceiveMessageBytes = o.maxReceiveMessageBytes === undefined ? undefined : checkInt("maxReceiveMessageBytes", o.maxReceiveMessageBytes, 1, Number.MAX_SAFE_INTEGER);
     let refreshIntervalMs: number = DEFAULTS.topologyRefreshIntervalMs;
+    let maxRetries: number = DEFAULTS.maxRetries;
+    let retryDelayMs: number = DEFAULTS.retryDelayMs;
+    let refreshTimeoutMs: number | undefined;
     if (o.shardRouting !== undefined) {
       const r = checkObject("shardRouting", o.shardRouting);
-      checkKnownKeys("shardRouting", r, ["numShards", "topologyRefreshIntervalMs"]);
+      checkKnownKeys("shardRouting", r, ["numShards", "topologyRefreshIntervalMs", "topologyRefreshTimeoutMs", "maxRetries", "retryDelayMs"]);
       if (r.numShards !== undefined) checkInt("shardRouting.numShards", r.numShards, 1, 1_000_000);
       if (r.topologyRefreshIntervalMs !== undefined) {
         refreshIntervalMs = checkInt("shardRouting.topologyRefreshIntervalMs", r.topologyRefreshIntervalMs, 0, 2 ** 31 - 1);
       }
+      if (r.topologyRefreshTimeoutMs !== undefined) {
+        refreshTimeoutMs = checkInt("shardRouting.topologyRefreshTimeoutMs", r.topologyRefreshTimeoutMs, 1, 2 ** 31 - 1);
+      }
+      if (r.maxRetries !== undefined) maxRetries = checkInt("shardRouting.maxRetries", r.maxRetries, 0, 1_000);
+      if (r.retryDelayMs !== undefined) retryDelayMs = checkInt("shardRouting.retryDelayMs", r.retryDelayMs, 0, 2 ** 31 - 1);
     }
+    this.#maxRetries = maxRetries;
+    this.#retryDelayMs = retryDelayMs;
+    this.#topologyRefreshTimeoutMs = refreshTimeoutMs;
+    if (o.grpcClientOptions !== undefined) checkObject("grpcClientOptions", o.grpcClientOptions);
+    if (o.rpcOptions !== undefined && typeof o.rpcOptions !== "function") checkObject("rpcOptions", o.rpcOptions);
+    this.#rpcOptions =
+      o.rpcOptions === undefined
+        ? undefined
+        : typeof o.rpcOptions === "function"
+          ? (o.rpcOptions as () => RpcOptionsLike | undefined)
+          : () => o.rpcOptions as RpcOptionsLike;
+    if (o.meter !== undefined && (typeof o.meter !== "object" || o.meter === null)) throw new SiloValidationError("meter", "must be an OpenTelemetry Meter object");
+    this.#meter = o.meter as object | undefined;
     const store = o.topologyCache;
     if (store !== undefined && (typeof store !== "object" || store === null || typeof (store as { get?: unknown }).get !== "function" || typeof (store as { set?: unknown }).set !== "function")) {
       throw new SiloValidationError("topologyCache", "must have get(key) and set(key, value) methods");
@@ -176,7 +224,7 @@ export class SiloGRPCClient implements JobOperations {
     this.#source = {
       key: `${this.#useTls ? "tls" : "plain"}|${this.#servers.join(",")}`,
       fetch: () => this.#fetchTopology(),
-      store: store as SiloClientOptions["topologyCache"],
+      store: store as SiloGRPCClientOptions["topologyCache"],
       refreshIntervalMs,
     };
     this.#trust = { servers: this.#servers, cached: () => peekTopology(this.#source), refresh: () => this.refreshTopology() };
@@ -200,6 +248,11 @@ export class SiloGRPCClient implements JobOperations {
     return this.#protocol;
   }
 
+  /** The `meter` option as given (an OpenTelemetry `Meter`), or undefined. */
+  get meter(): object | undefined {
+    return this.#meter;
+  }
+
   /** The default deadline of each call in ms (`timeoutMs` option). */
   get timeoutMs(): number {
     return this.#timeoutMs;
@@ -208,42 +261,76 @@ export class SiloGRPCClient implements JobOperations {
   // ---------------------------------------------------------------------------------------------
   // Topology
 
-  /** Fetches the topology now (recommended at start-up on long-running servers) and caches it. */
+  /**
+   * Fetches the topology now (recommended at start-up on long-running servers) and caches it.
+   * Rejects with `SiloUnavailableError` ("Failed to refresh cluster topology from any server: ...").
+   */
   refreshTopology(): Promise<Topology> {
     return refreshTopology(this.#source);
   }
 
   /** The cached topology, learning it first if needed. */
-  getTopology(): Promise<Topology> {
+  loadTopology(): Promise<Topology> {
     return currentTopology(this.#source);
+  }
+
+  /**
+   * The topology as last learned, synchronously (the upstream shape): shard id → reachable
+   * address, and the shards sorted by range start. Empty before the first call or
+   * `refreshTopology()`. Shards without an owner are left out.
+   */
+  getTopology(): { shardToServer: Map<string, string>; shards: ShardInfoWithRange[] } {
+    const shardToServer = new Map<string, string>();
+    const shards: ShardInfoWithRange[] = [];
+    for (const s of peekTopology(this.#source)?.shards ?? []) {
+      if (s.address === "") continue;
+      const serverAddr = this.#mapAddress(s.address);
+      shardToServer.set(s.id, serverAddr);
+      shards.push({ shardId: s.id, serverAddr, rangeStart: s.rangeStart, rangeEnd: s.rangeEnd });
+    }
+    return { shardToServer, shards };
+  }
+
+  /**
+   * The id of the shard that holds `tenant`'s jobs, synchronously. Throws a `SiloError` with code
+   * `SILO_TOPOLOGY_NOT_LOADED` before the topology is known (call `refreshTopology()` first).
+   */
+  getShardForTenant(tenant: string): string {
+    checkTenant("tenant", tenant);
+    const topology = peekTopology(this.#source);
+    if (!topology) throw new SiloError("SILO_TOPOLOGY_NOT_LOADED", "the cluster topology is not known yet; await client.refreshTopology() first");
+    const shard = topology.shardForHash(hashTenantCached(tenant));
+    if (!shard) throw new SiloError("SILO_INTERNAL", `the cluster topology has no shard for tenant ${JSON.stringify(tenant)}`);
+    return shard.id;
   }
 
   async #fetchTopology(): Promise<Topology> {
     const failures: string[] = [];
     // Each server gets its share of the deadline, so one that accepts connections but never
     // answers cannot use it all up before the next server is tried.
-    const perServerMs = Math.max(1, Math.floor(this.#timeoutMs / this.#servers.length));
+    const perServerMs =
+      this.#topologyRefreshTimeoutMs ?? Math.min(DEFAULTS.topologyRefreshTimeoutMs, Math.max(1, Math.floor(this.#timeoutMs / this.#servers.length)));
     // GetClusterInfo is read-only, so a second pass after a connectivity error is safe: it
     // replaces a connection that died while idle (a server restart, a frozen Lambda).
     for (let pass = 0; pass < 2; pass++) {
       let retryable = false;
       for (const server of this.#servers) {
         try {
-          const headers = await this.#headersFor(undefined);
+          const headers = await this.#headersFor(this.#withRpcOptions(undefined)?.headers);
           const info = await this.#rpcFor(server).getClusterInfo({}, { signal: AbortSignal.timeout(perServerMs), timeoutMs: perServerMs, headers });
           const topology = Topology.fromClusterInfo(info);
           if (topology.shards.length === 0) throw new SiloUnavailableError(`${server} reported no shards`);
           return topology;
         } catch (err) {
           const e = toSiloError(err, `GetClusterInfo at ${server}`);
-          if (e.code === "unauthenticated" || e.code === "permission_denied") throw e;
+          if (e instanceof SiloUnauthenticatedError || e instanceof SiloPermissionDeniedError) throw e;
           if (!(err instanceof SiloError) && classify(ConnectError.from(err)).kind === "retry") retryable = true;
           failures.push(e.message);
         }
       }
       if (!retryable) break;
     }
-    throw new SiloUnavailableError(`could not learn the cluster topology from any server: ${failures.join("; ")}`);
+    throw new SiloUnavailableError(`Failed to refresh cluster topology from any server: ${failures.join("; ")}`);
   }
 
   /** The reachable address of an advertised node address. */
@@ -316,11 +403,12 @@ export class SiloGRPCClient implements JobOperations {
    */
   async callRouted<T>(
     op: string,
-    route: { tenant?: string | undefined; shardId?: string },
+    route: { tenant?: string | undefined; shardId?: string } & ErrorSubject,
     fn: (rpc: SiloRpcClient, shard: ShardRoute, attempt: AttemptOptions) => Promise<T>,
-    callOptions: CallOptions | undefined,
+    givenCallOptions: CallOptions | undefined,
     onRetryError?: (err: SiloError) => T | undefined,
   ): Promise<T> {
+    const callOptions = this.#withRpcOptions(givenCallOptions);
     checkCallOptions(callOptions);
     const timeoutMs = callOptions?.timeoutMs ?? this.#timeoutMs;
     const deadline = Date.now() + timeoutMs;
@@ -350,9 +438,9 @@ export class SiloGRPCClient implements JobOperations {
         const shard = route.shardId !== undefined ? topology.shardById(route.shardId) : topology.shardForHash(hashTenantCached(route.tenant ?? DEFAULT_TENANT_ROUTE));
         if (!shard) {
           if (route.shardId !== undefined && !redirectTo) {
-            throw new SiloError("internal", `${op}: shard ${route.shardId} is not in the cluster topology`);
+            throw new SiloError("SILO_INTERNAL", `${op}: shard ${route.shardId} is not in the cluster topology`);
           }
-          throw new SiloError("internal", `${op}: the cluster topology has no shard for tenant ${JSON.stringify(route.tenant ?? DEFAULT_TENANT_ROUTE)}`);
+          throw new SiloError("SILO_INTERNAL", `${op}: the cluster topology has no shard for tenant ${JSON.stringify(route.tenant ?? DEFAULT_TENANT_ROUTE)}`);
         }
         const address = redirectTo ?? (shard.address === "" ? "" : this.#mapAddress(shard.address));
         redirectTo = undefined;
@@ -363,7 +451,7 @@ export class SiloGRPCClient implements JobOperations {
         } catch (err) {
           if (signal?.aborted) throw new SiloCancelledError(`${op}: aborted by the caller's signal`, { cause: err });
           const ce = ConnectError.from(err);
-          const siloErr = toSiloError(err, op);
+          const siloErr = toSiloError(err, op, route);
           if (ambiguous && onRetryError) {
             const recovered = onRetryError(siloErr);
             if (recovered !== undefined) return recovered;
@@ -388,7 +476,7 @@ export class SiloGRPCClient implements JobOperations {
             // Reconnect to a fresh view: the node may have gone, and its shards moved.
             await this.refreshTopology().catch(() => undefined);
           }
-          const backoff = Math.min(2_000, 50 * 2 ** attempt) * (0.5 + Math.random() / 2);
+          const backoff = Math.min(DEFAULTS.maxRetryDelayMs, this.#retryDelayMs * 2 ** attempt) * (0.5 + Math.random() / 2);
           await abortableSleep(Math.min(backoff, Math.max(0, deadline - Date.now())), signal);
         }
       }
@@ -413,7 +501,8 @@ export class SiloGRPCClient implements JobOperations {
    * Runs `fn` against one node by address (worker polling). No routing; transient errors are
    * not retried here.
    */
-  async callNode<T>(address: string, op: string, fn: (rpc: SiloRpcClient, attempt: AttemptOptions) => Promise<T>, callOptions?: CallOptions): Promise<T> {
+  async callNode<T>(address: string, op: string, fn: (rpc: SiloRpcClient, attempt: AttemptOptions) => Promise<T>, givenCallOptions?: CallOptions): Promise<T> {
+    const callOptions = this.#withRpcOptions(givenCallOptions);
     const timeoutMs = callOptions?.timeoutMs ?? this.#timeoutMs;
     const signal = callOptions?.signal ? AbortSignal.any([callOptions.signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs);
     const headers = await this.#headersFor(callOptions?.headers);
@@ -431,15 +520,15 @@ export class SiloGRPCClient implements JobOperations {
    * Enqueues a job and returns its handle. Without `id`, the client generates a UUID so that a
    * retry after an ambiguous failure cannot create a second job.
    */
-  async enqueue<P = unknown>(options: EnqueueOptions<P>, callOptions?: CallOptions): Promise<JobHandle> {
+  async enqueue<P = unknown>(options: EnqueueJobOptions<P>, callOptions?: CallOptions): Promise<JobHandle> {
     const given = (options as { id?: unknown } | undefined)?.id;
     const id = given === undefined ? crypto.randomUUID() : checkJobId("id", given);
-    const { request, tenant } = buildEnqueueRequest(options as EnqueueOptions, id);
+    const { request, tenant } = buildEnqueueRequest(options as EnqueueJobOptions, id);
     let jobId: string;
     try {
       jobId = await this.callRouted(
         "Enqueue",
-        { tenant },
+        { tenant, ...(given !== undefined ? { jobId: id } : {}) },
         async (rpc, shard, attempt) => {
           request.shard = shard.id;
           if (tenant !== undefined) request.tenant = tenant;
@@ -447,7 +536,7 @@ export class SiloGRPCClient implements JobOperations {
           return res.id || id;
         },
         callOptions,
-        (err) => (err.code === "job_already_exists" ? id : undefined),
+        (err) => (err instanceof JobAlreadyExistsError ? id : undefined),
       );
     } catch (err) {
       // The caller needs the id to find out whether an ambiguous failure created the job.
@@ -478,7 +567,7 @@ export class SiloGRPCClient implements JobOperations {
     checkBool("includeAttempts", includeAttempts);
     const res = await this.callRouted(
       "GetJob",
-      { tenant },
+      { tenant, jobId: id },
       (rpc, shard, a) => rpc.getJob({ shard: shard.id, id, ...(tenant !== undefined ? { tenant } : {}), includeAttempts }, a),
       callOptions,
     );
@@ -489,7 +578,7 @@ export class SiloGRPCClient implements JobOperations {
   async getJobStatus(id: string, tenant?: string, options?: CallOptions): Promise<JobStatus> {
     checkJobId("id", id);
     checkTenant("tenant", tenant);
-    const res = await this.callRouted("GetJob", { tenant }, (rpc, shard, a) => rpc.getJob({ shard: shard.id, id, ...(tenant !== undefined ? { tenant } : {}) }, a), options);
+    const res = await this.callRouted("GetJob", { tenant, jobId: id }, (rpc, shard, a) => rpc.getJob({ shard: shard.id, id, ...(tenant !== undefined ? { tenant } : {}) }, a), options);
     return jobStatusFromWire(res.status);
   }
 
@@ -497,17 +586,28 @@ export class SiloGRPCClient implements JobOperations {
   async getJobResult<T = unknown>(id: string, tenant?: string, options?: CallOptions): Promise<JobResult<T>> {
     checkJobId("id", id);
     checkTenant("tenant", tenant);
-    const res = await this.callRouted(
-      "GetJobResult",
-      { tenant },
-      (rpc, shard, a) => rpc.getJobResult({ shard: shard.id, id, ...(tenant !== undefined ? { tenant } : {}) }, a),
-      options,
-    );
+    let res;
+    try {
+      res = await this.callRouted(
+        "GetJobResult",
+        { tenant, jobId: id },
+        (rpc, shard, a) => rpc.getJobResult({ shard: shard.id, id, ...(tenant !== undefined ? { tenant } : {}) }, a),
+        options,
+      );
+    } catch (err) {
+      // "job is not complete: status is Running": the status is in the message, no second call needed.
+      if (err instanceof SiloFailedPreconditionError && err.grpcMessage.startsWith("job is not complete")) {
+        const named = /status is (\w+)/.exec(err.grpcMessage)?.[1];
+        const status = Object.values(JobStatus).find((s) => s === named);
+        throw new JobNotTerminalError(id, tenant, status, { cause: err, grpcCode: "FAILED_PRECONDITION" });
+      }
+      throw err;
+    }
     return jobResultFromWire<T>(res);
   }
 
   /** Polls `getJobResult` until the job finishes. */
-  async awaitJobResult<T = unknown>(id: string, tenant: string | undefined, options: AwaitResultOptions = {}): Promise<JobResult<T>> {
+  async awaitJobResult<T = unknown>(id: string, tenant: string | undefined, options: AwaitJobOptions = {}): Promise<JobResult<T>> {
     const o = checkObject("options", options);
     checkKnownKeys("", o, ["timeoutMs", "pollIntervalMs", "signal"]);
     const pollIntervalMs = options.pollIntervalMs === undefined ? 500 : checkInt("pollIntervalMs", options.pollIntervalMs, 1, 2 ** 31 - 1);
@@ -526,7 +626,7 @@ export class SiloGRPCClient implements JobOperations {
       } catch (err) {
         if (!(err instanceof JobNotTerminalError)) throw err;
         if (Date.now() + pollIntervalMs > deadline) {
-          throw new SiloDeadlineExceededError(`awaitResult(${id}): the job did not finish within ${timeoutMs} ms`, { cause: err });
+          throw new SiloDeadlineExceededError(`Timeout waiting for job ${id} to complete after ${timeoutMs}ms`, { cause: err });
         }
       }
       await abortableSleep(pollIntervalMs, stop);
@@ -539,14 +639,14 @@ export class SiloGRPCClient implements JobOperations {
     checkTenant("tenant", tenant);
     await this.callRouted(
       "CancelJob",
-      { tenant },
+      { tenant, jobId: id },
       async (rpc, shard, a) => {
         await rpc.cancelJob({ shard: shard.id, id, ...(tenant !== undefined ? { tenant } : {}) }, a);
         return true;
       },
       options,
       // Our own earlier attempt may have cancelled it before the connection dropped.
-      (err) => (err.code === "failed_precondition" && err.message.includes("already cancelled") ? true : undefined),
+      (err) => (err instanceof SiloFailedPreconditionError && err.message.includes("already cancelled") ? true : undefined),
     );
   }
 
@@ -556,13 +656,13 @@ export class SiloGRPCClient implements JobOperations {
     checkTenant("tenant", tenant);
     await this.callRouted(
       "DeleteJob",
-      { tenant },
+      { tenant, jobId: id },
       async (rpc, shard, a) => {
         await rpc.deleteJob({ shard: shard.id, id, ...(tenant !== undefined ? { tenant } : {}) }, a);
         return true;
       },
       options,
-      (err) => (err.code === "job_not_found" ? true : undefined),
+      (err) => (err instanceof JobNotFoundError ? true : undefined),
     );
   }
 
@@ -572,7 +672,7 @@ export class SiloGRPCClient implements JobOperations {
     checkTenant("tenant", tenant);
     await this.callRouted(
       "RestartJob",
-      { tenant },
+      { tenant, jobId: id },
       async (rpc, shard, a) => {
         await rpc.restartJob({ shard: shard.id, id, ...(tenant !== undefined ? { tenant } : {}) }, a);
         return true;
@@ -580,7 +680,7 @@ export class SiloGRPCClient implements JobOperations {
       options,
       // Our own earlier attempt may have restarted it before the connection dropped: it is now
       // in progress again, which is what the caller asked for.
-      (err) => (err.code === "failed_precondition" && /cannot restart job/.test(err.message) && !/succeeded/i.test(err.message) ? true : undefined),
+      (err) => (err instanceof SiloFailedPreconditionError && /cannot restart job/.test(err.message) && !/succeeded/i.test(err.message) ? true : undefined),
     );
   }
 
@@ -590,7 +690,7 @@ export class SiloGRPCClient implements JobOperations {
     checkTenant("tenant", tenant);
     await this.callRouted(
       "ExpediteJob",
-      { tenant },
+      { tenant, jobId: id },
       async (rpc, shard, a) => {
         await rpc.expediteJob({ shard: shard.id, id, ...(tenant !== undefined ? { tenant } : {}) }, a);
         return true;
@@ -598,7 +698,7 @@ export class SiloGRPCClient implements JobOperations {
       options,
       // Our own earlier attempt may have expedited it before the connection dropped: it is now
       // ready or running, which is what the caller asked for.
-      (err) => (err.code === "failed_precondition" && /cannot expedite job/.test(err.message) && /running|ready to run|not future/i.test(err.message) ? true : undefined),
+      (err) => (err instanceof SiloFailedPreconditionError && /cannot expedite job/.test(err.message) && /running|ready to run|not future/i.test(err.message) ? true : undefined),
     );
   }
 
@@ -609,6 +709,209 @@ export class SiloGRPCClient implements JobOperations {
    */
   query<Row = Record<string, unknown>>(sql: string, tenant?: string, parameters?: QueryBindParameter[], options?: CallOptions): Promise<QueryResult<Row>> {
     return runQuery<Row>(this, sql, tenant, parameters, options);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Worker-side calls, with the upstream client's signatures
+
+  /**
+   * Leases one named job's next attempt directly (a test helper: the job's limits are skipped).
+   * `JobNotFoundError` for an unknown id, `SiloFailedPreconditionError` when it is not leasable.
+   */
+  async leaseTask(options: LeaseTaskOptions, callOptions?: CallOptions): Promise<RawTask> {
+    const o = checkObject("options", options);
+    checkKnownKeys("", o, ["id", "workerId", "tenant"]);
+    const id = checkJobId("id", o.id);
+    const workerId = checkString("workerId", o.workerId, true);
+    const tenant = checkTenant("tenant", o.tenant);
+    const res = await this.callRouted(
+      "LeaseTask",
+      { tenant, jobId: id },
+      (rpc, shard, a) => rpc.leaseTask({ shard: shard.id, id, workerId, ...(tenant !== undefined ? { tenant } : {}) }, a),
+      callOptions,
+    );
+    if (!res.task) throw new SiloError("SILO_INTERNAL", `LeaseTask: the server answered without a task for job ${id}`);
+    return rawTaskFromWire(res.task);
+  }
+
+  /**
+   * Leases up to `maxTasks` tasks of a task group. With `shard`, from that shard's owner;
+   * without, from one node picked round-robin (or by `serverIndex`), which visits every shard it
+   * holds. Tasks come raw (payload as MessagePack bytes); refresh tasks come mapped.
+   */
+  async leaseTasks(options: LeaseTasksOptions, serverIndex?: number, callOptions?: CallOptions): Promise<LeaseTasksResult> {
+    const o = checkObject("options", options);
+    checkKnownKeys("", o, ["workerId", "maxTasks", "taskGroup", "shard"]);
+    const workerId = checkString("workerId", o.workerId, true);
+    const maxTasks = checkInt("maxTasks", o.maxTasks, 0, 2 ** 32 - 1);
+    const taskGroup = checkName("taskGroup", o.taskGroup);
+    const shard = o.shard === undefined ? undefined : checkName("shard", o.shard);
+    if (serverIndex !== undefined) checkInt("serverIndex", serverIndex, 0, Number.MAX_SAFE_INTEGER);
+    const toResult = (res: { tasks: Parameters<typeof rawTaskFromWire>[0][]; refreshTasks: Parameters<typeof refreshTaskFromWire>[0][] }): LeaseTasksResult => ({
+      tasks: res.tasks.map(rawTaskFromWire),
+      refreshTasks: res.refreshTasks.map(refreshTaskFromWire),
+    });
+    if (shard !== undefined) {
+      return toResult(await this.callRouted("LeaseTasks", { shardId: shard }, (rpc, s, a) => rpc.leaseTasks({ shard: s.id, workerId, maxTasks, taskGroup }, a), callOptions));
+    }
+    for (let attempt = 0; ; attempt++) {
+      const topology = await this.loadTopology().catch(() => undefined);
+      const nodes = topology?.addresses() ?? [];
+      const candidates = nodes.length > 0 ? nodes : [...this.#servers];
+      const index = serverIndex ?? this.#nextServer++;
+      const address = candidates[index % candidates.length]!;
+      try {
+        return toResult(await this.callNode(address, "LeaseTasks", (rpc, a) => rpc.leaseTasks({ workerId, maxTasks, taskGroup }, a), callOptions));
+      } catch (err) {
+        if (attempt >= this.#maxRetries || !isConnectivityError(err)) throw err;
+        markTopologyStale(this.#source.key);
+        await this.refreshTopology().catch(() => undefined);
+        await abortableSleep(Math.min(DEFAULTS.maxRetryDelayMs, this.#retryDelayMs * 2 ** attempt), callOptions?.signal ?? new AbortController().signal);
+      }
+    }
+  }
+
+  /**
+   * Reports an attempt's outcome to the shard it came from. Success sends `result` as
+   * MessagePack; failure sends `code` and `data` (raw when a `Uint8Array`); cancelled sends
+   * nothing else. `TaskNotFoundError` when the lease is gone.
+   */
+  async reportOutcome(options: ReportOutcomeOptions, callOptions?: CallOptions): Promise<void> {
+    const o = checkObject("options", options);
+    checkKnownKeys("", o, ["taskId", "shard", "outcome", "tenant"]);
+    const taskId = checkName("taskId", o.taskId);
+    const shardId = checkName("shard", o.shard);
+    const tenant = checkTenant("tenant", o.tenant);
+    const outcome = outcomeToWire(o.outcome);
+    await this.callRouted(
+      "ReportOutcome",
+      { shardId, taskId },
+      async (rpc, shard, a) => {
+        await rpc.reportOutcome({ shard: shard.id, taskId, outcome, ...(tenant !== undefined ? { tenantId: tenant } : {}) }, a);
+        return true;
+      },
+      callOptions,
+    );
+  }
+
+  /** Reports a floating-limit refresh: the new maximum, or a failure the server backs off from. */
+  async reportRefreshOutcome(options: ReportRefreshOutcomeOptions, callOptions?: CallOptions): Promise<void> {
+    const o = checkObject("options", options);
+    checkKnownKeys("", o, ["taskId", "shard", "outcome", "tenant"]);
+    const taskId = checkName("taskId", o.taskId);
+    const shardId = checkName("shard", o.shard);
+    const tenant = checkTenant("tenant", o.tenant);
+    const v = checkObject("outcome", o.outcome);
+    let outcome: { case: "success"; value: { newMaxConcurrency: number } } | { case: "failure"; value: { code: string; message: string } };
+    if (v.type === "success") {
+      checkKnownKeys("outcome", v, ["type", "newMaxConcurrency"]);
+      outcome = { case: "success", value: { newMaxConcurrency: checkInt("outcome.newMaxConcurrency", v.newMaxConcurrency, 0, 2 ** 32 - 1) } };
+    } else if (v.type === "failure") {
+      checkKnownKeys("outcome", v, ["type", "code", "message"]);
+      if (typeof v.message !== "string") throw new SiloValidationError("outcome.message", "must be a string");
+      outcome = { case: "failure", value: { code: checkString("outcome.code", v.code), message: v.message } };
+    } else {
+      throw new SiloValidationError("outcome.type", `must be "success" or "failure", got ${JSON.stringify(v.type)}`);
+    }
+    await this.callRouted(
+      "ReportRefreshOutcome",
+      { shardId, taskId },
+      async (rpc, shard, a) => {
+        await rpc.reportRefreshOutcome({ shard: shard.id, taskId, outcome, ...(tenant !== undefined ? { tenantId: tenant } : {}) }, a);
+        return true;
+      },
+      callOptions,
+    );
+  }
+
+  /**
+   * Renews a task's lease (for 10 s on the stock server) and says whether its job was cancelled.
+   * `TaskNotFoundError` when the lease is gone.
+   */
+  async heartbeat(workerId: string, taskId: string, shard: string, tenant?: string, callOptions?: CallOptions): Promise<HeartbeatResult> {
+    checkString("workerId", workerId, true);
+    checkName("taskId", taskId);
+    checkName("shard", shard);
+    checkTenant("tenant", tenant);
+    const res = await this.callRouted(
+      "Heartbeat",
+      { shardId: shard, taskId },
+      (rpc, s, a) => rpc.heartbeat({ shard: s.id, workerId, taskId, ...(tenant !== undefined ? { tenantId: tenant } : {}) }, a),
+      callOptions,
+    );
+    return { cancelled: res.cancelled, ...(res.cancelledAtMs !== undefined ? { cancelledAtMs: res.cancelledAtMs } : {}) };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Administration
+
+  /**
+   * Wipes every shard of every node (dev mode only; `SiloPermissionDeniedError` otherwise), then
+   * forgets the topology so the next call learns it again.
+   */
+  async resetShards(callOptions?: CallOptions): Promise<void> {
+    const topology = peekTopology(this.#source);
+    const nodes = topology?.addresses() ?? [];
+    for (const address of nodes.length > 0 ? nodes : this.#servers) {
+      await this.callNode(address, "ResetShards", (rpc, a) => rpc.resetShards({}, a), callOptions);
+    }
+    forgetTopology(this.#source.key);
+  }
+
+  /**
+   * Releases this client's connections. Connections are pooled per process and never keep it
+   * alive, so this only drops the client's references; a later call connects again.
+   */
+  close(): void {
+    this.#rpcByAddress.clear();
+    this.#ownRpcClients.clear();
+  }
+
+  /** Merges the `rpcOptions` option under a call's own options. */
+  #withRpcOptions(callOptions: CallOptions | undefined): CallOptions | undefined {
+    const base = this.#rpcOptions?.();
+    if (base === undefined) return callOptions;
+    const merged: CallOptions = { ...callOptions };
+    if (merged.timeoutMs === undefined && base.timeout !== undefined) {
+      const ms = base.timeout instanceof Date ? base.timeout.getTime() - Date.now() : base.timeout;
+      if (typeof ms === "number" && Number.isFinite(ms)) merged.timeoutMs = Math.max(1, Math.floor(ms));
+    }
+    if (merged.signal === undefined && base.abort !== undefined) merged.signal = base.abort;
+    if (base.meta !== undefined) {
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(base.meta)) headers[k] = Array.isArray(v) ? v.join(", ") : v;
+      merged.headers = { ...headers, ...callOptions?.headers };
+    }
+    return merged;
+  }
+}
+
+function checkString(field: string, value: unknown, nonEmpty = false): string {
+  if (typeof value !== "string") throw new SiloValidationError(field, "must be a string");
+  if (nonEmpty && value === "") throw new SiloValidationError(field, "must not be empty");
+  return value;
+}
+
+/** A task outcome in the wire codec's shape. */
+function outcomeToWire(value: unknown):
+  | { case: "success"; value: { encoding: { case: "msgpack"; value: Uint8Array } } }
+  | { case: "failure"; value: { code: string; data: { encoding: { case: "msgpack"; value: Uint8Array } } } }
+  | { case: "cancelled"; value: Record<string, never> } {
+  const v = checkObject("outcome", value);
+  switch (v.type) {
+    case "success":
+      checkKnownKeys("outcome", v, ["type", "result"]);
+      return { case: "success", value: { encoding: { case: "msgpack", value: encodePayload(v.result, "outcome.result") } } };
+    case "failure": {
+      checkKnownKeys("outcome", v, ["type", "code", "data"]);
+      const data = v.data instanceof Uint8Array ? v.data : encodePayload(v.data, "outcome.data");
+      return { case: "failure", value: { code: checkString("outcome.code", v.code), data: { encoding: { case: "msgpack", value: data } } } };
+    }
+    case "cancelled":
+      checkKnownKeys("outcome", v, ["type"]);
+      return { case: "cancelled", value: {} };
+    default:
+      throw new SiloValidationError("outcome.type", `must be "success", "failure" or "cancelled", got ${JSON.stringify(v.type)}`);
   }
 }
 
@@ -622,7 +925,7 @@ export type SiloClient = SiloGRPCClient;
  * the same `unavailable` code for all of them, with the node and the underlying reason named.
  */
 function unreachable(siloErr: SiloError, verdict: Verdict, op: string, address: string, err: unknown): SiloError {
-  if (verdict.kind !== "retry" || siloErr.code === "unavailable" || siloErr.code === "deadline_exceeded") return siloErr;
+  if (verdict.kind !== "retry" || siloErr instanceof SiloUnavailableError || siloErr instanceof SiloDeadlineExceededError) return siloErr;
   let reason = siloErr.message;
   for (let c: unknown = (err as { cause?: unknown } | undefined)?.cause; c instanceof Error; c = c.cause) reason = `${reason}: ${c.message}`;
   return new SiloUnavailableError(`${op}: no answer from ${address} after every retry: ${reason}`, { cause: err, ...(siloErr.grpcCode ? { grpcCode: siloErr.grpcCode } : {}) });

@@ -91,6 +91,9 @@ export interface SiloRpc {
 }
 
 const SERVICE = "/silo.v1.Silo/";
+
+/** The Silo service's message size limit in both directions, which the upstream client sets too. */
+export const MAX_MESSAGE_BYTES = 128 * 1024 * 1024;
 const NO_OPTIONS: SiloRpcCallOptions = {};
 
 const FRAME_PLACEHOLDER = new Uint8Array(FRAME_HEADER_BYTES);
@@ -125,6 +128,9 @@ export function createSiloRpc(channel: UnaryChannel): SiloRpc {
   ): Rpc<I, O> {
     const path = SERVICE + name;
     const decodeResponse = (res: UnaryBytesResponse): O => {
+      if (res.bytes.length > MAX_MESSAGE_BYTES) {
+        throw new ConnectError(`received message larger than max (${res.bytes.length} vs. ${MAX_MESSAGE_BYTES})`, Code.ResourceExhausted);
+      }
       try {
         return decode(res.bytes);
       } catch (e) {
@@ -141,6 +147,11 @@ export function createSiloRpc(channel: UnaryChannel): SiloRpc {
       } catch (e) {
         writer = undefined; // left mid-message: start the next call on a fresh one
         return Promise.reject(new ConnectError(`failed to serialize ${input}`, Code.Internal, undefined, undefined, e));
+      }
+      if (frame.length - FRAME_HEADER_BYTES > MAX_MESSAGE_BYTES) {
+        return Promise.reject(
+          new ConnectError(`trying to send message larger than max (${frame.length - FRAME_HEADER_BYTES} vs. ${MAX_MESSAGE_BYTES})`, Code.ResourceExhausted),
+        );
       }
       return channel.unaryFrame(path, frame, options ?? NO_OPTIONS).then(decodeResponse);
     };

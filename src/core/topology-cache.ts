@@ -122,3 +122,8 @@ export function markTopologyStale(key: string): void {
 export function clearTopologyCache(): void {
   entries.clear();
 }
+
+/** Forgets the cached topology of one cluster, so the next call learns it again (after ResetShards). */
+export function forgetTopology(key: string): void {
+  entries.delete(key);
+}

@@ -53,7 +53,7 @@ export function checkedNodeAddress(address: string): string {
   const parsed = parseNodeAddress(address);
   if (parsed === undefined) {
     throw new SiloError(
-      "internal",
+      "SILO_INTERNAL",
       `refusing to connect to node address ${JSON.stringify(address.slice(0, 200))}: it is not a plain "host:port" ` +
         "(userinfo, paths, queries and other URL parts are not allowed); check the cluster's advertised addresses and the addressMap",
     );

@@ -72,7 +72,7 @@ export async function drainTasks<P = unknown, R = unknown>(options: DrainOptions
       }
       let addresses: string[] = [];
       try {
-        addresses = (await client.getTopology()).addresses();
+        addresses = (await client.loadTopology()).addresses();
       } catch (err) {
         onError({ error: toSiloError(err, "GetClusterInfo"), phase: "topology" });
       }

@@ -14,7 +14,7 @@ export class WorkerProtocolError extends SiloError {
   readonly refusedTaskIds: readonly string[];
 
   constructor(address: string, message: string, refusedTaskIds: readonly string[], options?: SiloErrorOptions) {
-    super("internal", `protocol error from ${address}: ${message}`, options);
+    super("SILO_INTERNAL", `protocol error from ${address}: ${message}`, options);
     this.address = address;
     this.refusedTaskIds = refusedTaskIds;
   }

@@ -9,7 +9,7 @@ import { SiloError, type SiloErrorOptions } from "../core/errors.js";
 export class TaskCancelledError extends SiloError {
   override name = "TaskCancelledError";
   constructor(message: string, options?: SiloErrorOptions) {
-    super("cancelled", message, options);
+    super("SILO_CANCELLED", message, options);
   }
 }
 
@@ -20,7 +20,7 @@ export class TaskCancelledError extends SiloError {
 export class LeaseLostError extends SiloError {
   override name = "LeaseLostError";
   constructor(message: string, options?: SiloErrorOptions) {
-    super("failed_precondition", message, options);
+    super("SILO_TASK_LEASE_LOST", message, options);
   }
 }
 
@@ -28,6 +28,6 @@ export class LeaseLostError extends SiloError {
 export class DrainBudgetExceededError extends SiloError {
   override name = "DrainBudgetExceededError";
   constructor(message: string, options?: SiloErrorOptions) {
-    super("deadline_exceeded", message, options);
+    super("SILO_DEADLINE_EXCEEDED", message, options);
   }
 }

@@ -74,7 +74,7 @@ export function createWorker<P = unknown, R = unknown>(options: WorkerOptions<P,
       }
       let addresses: string[] = [];
       try {
-        addresses = (await client.getTopology()).addresses();
+        addresses = (await client.loadTopology()).addresses();
       } catch (err) {
         onError({ error: toSiloError(err, "GetClusterInfo"), phase: "topology" });
       }

@@ -191,7 +191,7 @@ export function describeAdapter(driver: AdapterDriver): void {
       return app;
     };
     const shardOf = async (tenant: string): Promise<string> => {
-      const shard = (await client.getTopology()).shardForHash(hashTenant(tenant));
+      const shard = (await client.loadTopology()).shardForHash(hashTenant(tenant));
       if (!shard) throw new Error(`no shard for ${tenant}`);
       return shard.id;
     };
@@ -207,7 +207,7 @@ export function describeAdapter(driver: AdapterDriver): void {
     });
 
     it("spreads the test tenants over both nodes, so routing is really exercised", async () => {
-      const topology = await client.getTopology();
+      const topology = await client.loadTopology();
       const nodes = new Set(RESOLVER_CASES.map((c) => topology.shardForHash(hashTenant(c.tenant))?.address));
       expect(nodes.size).toBe(2);
     });
@@ -270,7 +270,7 @@ export function describeAdapter(driver: AdapterDriver): void {
       const app = await start({ resolver: "header", required: true });
       const res = await app.send({ method: "GET", path: `/status/${handle.id}`, headers: { [TENANT_HEADER]: "reader-tenant" } });
       expect(res.status, JSON.stringify(res.body)).toBe(200);
-      expect(res.body).toMatchObject({ status: "SCHEDULED", tenant: "reader-tenant" });
+      expect(res.body).toMatchObject({ status: "Scheduled", tenant: "reader-tenant" });
     });
 
     it("builds its client from SILO_* settings when no client is given", async () => {

@@ -105,7 +105,7 @@ describe("Lambda beyond HTTP", () => {
   });
   afterAll(() => server?.close());
 
-  const shardOf = async (tenant: string): Promise<string> => (await client.getTopology()).shardForHash(hashTenant(tenant))?.id ?? "";
+  const shardOf = async (tenant: string): Promise<string> => (await client.loadTopology()).shardForHash(hashTenant(tenant))?.id ?? "";
 
   it("reads the tenant of an SQS event through a resolver over the raw event", async () => {
     const handler = withSilo(
@@ -138,7 +138,7 @@ describe("Lambda beyond HTTP", () => {
 
   it("caps every call by the remaining time minus the safety margin, so a hung server gives a clean deadline error", async () => {
     const tenant = "slow-tenant";
-    const topology = await client.getTopology();
+    const topology = await client.loadTopology();
     const node = server.addresses.indexOf(topology.shardForHash(hashTenant(tenant))?.address ?? "");
     const handler = withSilo(
       async (_event: APIGatewayProxyEventV2, context) => {
@@ -178,7 +178,7 @@ describe("Lambda beyond HTTP", () => {
     expect(single).toMatchObject({ statusCode: 400, statusDescription: "400 Bad Request", headers: { "content-type": "application/json; charset=utf-8" } });
     const multi = await handler(albEvent({ method: "POST", path: "/jobs", body: {} }, true) as AnyEvent, fakeContext());
     expect(multi).toMatchObject({ statusCode: 400, multiValueHeaders: { "content-type": ["application/json; charset=utf-8"] } });
-    expect(JSON.parse((multi as { body: string }).body)).toEqual({ error: "invalid tenant: is required, and this request names none", code: "validation", field: "tenant" });
+    expect(JSON.parse((multi as { body: string }).body)).toEqual({ error: "invalid tenant: is required, and this request names none", code: "SILO_VALIDATION", field: "tenant" });
   });
 
   it("does not run the middy handler when the tenant is missing", async () => {

@@ -101,7 +101,7 @@ describe("configuration from the environment", () => {
       throw new Error("no error");
     })();
     expect(err).toBeInstanceOf(SiloConfigurationError);
-    expect(err.code).toBe("configuration");
+    expect(err.code).toBe("SILO_CONFIGURATION");
     expect(err.problems).toHaveLength(3);
     expect(err.message).toMatch(/SILO_SERVERS has an invalid address "http:\/\/bad:2"/);
     expect(err.message).toMatch(/SILO_USE_TLS/);
@@ -155,7 +155,7 @@ describe("the request scope", () => {
     await client.refreshTopology();
   });
   afterAll(() => server?.close());
-  const shardOf = async (tenant: string): Promise<string> => (await client.getTopology()).shardForHash(hashTenant(tenant))?.id ?? "";
+  const shardOf = async (tenant: string): Promise<string> => (await client.loadTopology()).shardForHash(hashTenant(tenant))?.id ?? "";
 
   it("enqueues for the tenant the options name instead of the request's, with allowTenantOverride", async () => {
     const scope = createRequestScope({ client, tenant: "request-tenant", allowTenantOverride: true });
@@ -167,13 +167,13 @@ describe("the request scope", () => {
   it("binds every operation and the handles it returns to the request's tenant", async () => {
     const scope = createRequestScope({ client, tenant: "ops-tenant" });
     const handle = await scope.enqueue({ payload: { a: 1 }, taskGroup: "orders" });
-    expect(await scope.getJobStatus(handle.id)).toBe("SCHEDULED");
+    expect(await scope.getJobStatus(handle.id)).toBe("Scheduled");
     expect((await scope.getJob(handle.id)).payload).toEqual({ a: 1 });
-    expect(await scope.handle(handle.id).getStatus()).toBe("SCHEDULED");
+    expect(await scope.handle(handle.id).getStatus()).toBe("Scheduled");
     await scope.cancelJob(handle.id);
-    expect(await handle.getStatus()).toBe("CANCELLED");
+    expect(await handle.getStatus()).toBe("Cancelled");
     await scope.restartJob(handle.id);
-    expect(await scope.getJobStatus(handle.id)).toBe("SCHEDULED");
+    expect(await scope.getJobStatus(handle.id)).toBe("Scheduled");
     const later = await scope.enqueue({ payload: null, taskGroup: "orders", startAtMs: Date.now() + 60_000 });
     await scope.expediteJob(later.id);
     await scope.deleteJob(later.id).catch(() => undefined);
@@ -204,7 +204,7 @@ describe("the request scope", () => {
     expect(again).toBe(first);
     expect(failures).toHaveLength(1);
     expect(failures[0]).toMatchObject({ id: first, tenant: "bg-fail", options: { payload: 2, taskGroup: "orders", id: first } });
-    expect(failures[0]?.error.code).toBe("job_already_exists");
+    expect(failures[0]?.error.code).toBe("SILO_JOB_ALREADY_EXISTS");
   });
 
   it("logs a failed background enqueue with its job id when no onError is given", async () => {
@@ -239,7 +239,7 @@ describe("the request scope", () => {
   });
 
   it("caps each call by the deadline the adapter gives, and fails at once when none is left", async () => {
-    const node = server.addresses.indexOf((await client.getTopology()).shardForHash(hashTenant("slow"))?.address ?? "");
+    const node = server.addresses.indexOf((await client.loadTopology()).shardForHash(hashTenant("slow"))?.address ?? "");
     server.setFault(node, "hang");
     try {
       let left = 300;

@@ -21,7 +21,7 @@ async function failure(fn: () => unknown): Promise<unknown> {
 
 function expectValidation(err: unknown, field: string): void {
   expect(err).toBeInstanceOf(SiloValidationError);
-  expect((err as SiloValidationError).code).toBe("validation");
+  expect((err as SiloValidationError).code).toBe("SILO_VALIDATION");
   expect((err as SiloValidationError).field).toBe(field);
   expect((err as Error).message).toContain(field);
 }
@@ -122,7 +122,7 @@ describe("the handle methods", () => {
 
   it("with an already aborted signal reject with SiloCancelledError and make no call", async () => {
     const err = await failure(() => client().handle("job").getStatus({ signal: AbortSignal.abort() }));
-    expect(err).toMatchObject({ code: "cancelled" });
+    expect(err).toMatchObject({ code: "SILO_CANCELLED" });
   });
 });
 

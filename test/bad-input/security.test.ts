@@ -197,7 +197,7 @@ describe("tenants taken from request headers", () => {
     const res = await app.request("/", { method: "POST", headers: { "x-tenant-id": value } });
     expect(res.status).toBe(400);
     const body = (await res.json()) as { field?: string; code?: string };
-    expect(body).toMatchObject({ code: "validation", field: "tenant" });
+    expect(body).toMatchObject({ code: "SILO_VALIDATION", field: "tenant" });
     expect(listener.connections).toBe(0);
   });
 });

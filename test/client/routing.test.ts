@@ -52,7 +52,7 @@ describe.each<Protocol>(["grpc", "grpc-web", "connect"])("routing over %s", (pro
     const handle = await client.enqueue({ payload: 2, taskGroup: "g", tenant });
     expect(server.rpcCounts(shard.nodeIndex).Enqueue).toBe(1); // answered NOT_FOUND with the owner
     expect(server.rpcCounts(to).Enqueue).toBe(1); // retried there at once
-    expect(await handle.getStatus()).toBe("SCHEDULED");
+    expect(await handle.getStatus()).toBe("Scheduled");
     // The redirect marked the topology stale; it has been refreshed, so the next call goes straight to the owner.
     await new Promise((r) => setTimeout(r, 50));
     server.resetRpcCounts();
@@ -103,7 +103,7 @@ describe.each<Protocol>(["grpc", "grpc-web", "connect"])("routing over %s", (pro
       },
     };
     const handle = await clientFor({ topologyCache: store }).enqueue({ payload: 0, taskGroup: "g", tenant: "t" });
-    expect(await handle.getStatus()).toBe("SCHEDULED");
+    expect(await handle.getStatus()).toBe("Scheduled");
   });
 
   it("refreshes an old topology lazily on the next call", async () => {
@@ -138,6 +138,6 @@ describe.each<Protocol>(["grpc", "grpc-web", "connect"])("routing over %s", (pro
   it("learns the topology from the second server when the first is down", async () => {
     const client = new SiloGRPCClient({ servers: ["127.0.0.1:1", server.addresses[1]!], useTls: false, protocol });
     const handle = await client.enqueue({ payload: 0, taskGroup: "g", tenant: "t" });
-    expect(await handle.getStatus()).toBe("SCHEDULED");
+    expect(await handle.getStatus()).toBe("Scheduled");
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { useCountingListener } from "../support/counting-listener.js";
-import { SiloGRPCClient, SiloValidationError, type EnqueueOptions } from "../../src/index.js";
+import { SiloGRPCClient, SiloValidationError, type EnqueueJobOptions } from "../../src/index.js";
 
 // A listener that only counts connections: every case below must fail before any network call.
 const listener = useCountingListener();
@@ -48,9 +48,9 @@ const cases: Array<[string, Record<string, unknown>, string]> = [
 describe("enqueue rejects bad input before any network call", () => {
   it.each(cases)("%s is a SiloValidationError naming the field", async (_name, options, field) => {
     const client = new SiloGRPCClient({ servers: listener.address, useTls: false });
-    const err = await client.enqueue(options as unknown as EnqueueOptions).catch((e: unknown) => e);
+    const err = await client.enqueue(options as unknown as EnqueueJobOptions).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SiloValidationError);
-    expect((err as SiloValidationError).code).toBe("validation");
+    expect((err as SiloValidationError).code).toBe("SILO_VALIDATION");
     expect((err as SiloValidationError).field).toBe(field);
     expect((err as Error).message).toContain(field);
   });

@@ -97,11 +97,11 @@ describe("the Cloudflare Worker example (Hono, gRPC-web, Cron Trigger drain)", (
       expect(body.tenant).toBe(tenant);
       expectOnTenantShard(server, tenant, body.id);
       enqueued.push(body);
-      expect((await client.handle(body.id, tenant).getStatus())).toBe("SCHEDULED");
+      expect((await client.handle(body.id, tenant).getStatus())).toBe("Scheduled");
 
       const status = await get(tenant, body.id);
       expect(status.status).toBe(200);
-      expect(await status.json()).toEqual({ id: body.id, tenant, status: "SCHEDULED", result: null });
+      expect(await status.json()).toEqual({ id: body.id, tenant, status: "Scheduled", result: null });
     }
     expect(server.rpcCounts().Enqueue).toBe(3);
   });
@@ -110,7 +110,7 @@ describe("the Cloudflare Worker example (Hono, gRPC-web, Cron Trigger drain)", (
     const before = server.jobCount();
     const res = await post(undefined, { items: [] });
     expect(res.status).toBe(400);
-    expect(await res.json()).toMatchObject({ code: "validation", field: "tenant" });
+    expect(await res.json()).toMatchObject({ code: "SILO_VALIDATION", field: "tenant" });
     expect(server.jobCount()).toBe(before);
   });
 
@@ -123,7 +123,7 @@ describe("the Cloudflare Worker example (Hono, gRPC-web, Cron Trigger drain)", (
   it("answers 404 for a job the tenant does not have", async () => {
     const res = await get("acme", "no-such-job");
     expect(res.status).toBe(404);
-    expect(await res.json()).toMatchObject({ code: "job_not_found" });
+    expect(await res.json()).toMatchObject({ code: "SILO_JOB_NOT_FOUND" });
   });
 
   it("drains every queued order from the Cron Trigger's scheduled handler", async () => {
@@ -143,10 +143,10 @@ describe("the Cloudflare Worker example (Hono, gRPC-web, Cron Trigger drain)", (
 
     for (const [i, o] of orders.entries()) {
       const res = await get(o.tenant, created[i]!.id);
-      expect(await res.json()).toEqual({ id: created[i]!.id, tenant: o.tenant, status: "SUCCEEDED", result: { items: o.items.length, total: o.total } });
+      expect(await res.json()).toEqual({ id: created[i]!.id, tenant: o.tenant, status: "Succeeded", result: { items: o.items.length, total: o.total } });
     }
     // The earlier tests' orders were drained by the same run.
     expect(enqueued).toHaveLength(6);
-    for (const { id, tenant } of enqueued) expect(await client.handle(id, tenant).getStatus()).toBe("SUCCEEDED");
+    for (const { id, tenant } of enqueued) expect(await client.handle(id, tenant).getStatus()).toBe("Succeeded");
   });
 });

@@ -75,6 +75,6 @@ describe("the Lambda example's invoke-local script", () => {
     expect(code, main.output()).toBe(0);
     expect(main.output()).toMatch(/POST \/orders\s+-> 202/);
     expect(main.output()).toMatch(/POST, no x-tenant-id -> 400/);
-    expect(main.output()).toMatch(/GET \/orders\/\{id\}\s+-> 200 .*"status":"SUCCEEDED","result":\{"items":1,"total":9\}/);
+    expect(main.output()).toMatch(/GET \/orders\/\{id\}\s+-> 200 .*"status":"Succeeded","result":\{"items":1,"total":9\}/);
   }, 30_000);
 });

@@ -91,14 +91,14 @@ export function describeOrdersExample(example: OrdersExample): void {
     it("reads a queued order's status back for its tenant", async () => {
       const { id, tenant } = created[0]!;
       const res = await app.send({ method: "GET", path: `/orders/${id}`, tenant });
-      expect(res).toEqual({ status: 200, body: { id, tenant, status: "SCHEDULED", result: null } });
+      expect(res).toEqual({ status: 200, body: { id, tenant, status: "Scheduled", result: null } });
     });
 
     it("answers 404 when the job belongs to another tenant", async () => {
       const { id } = created[0]!;
       const res = await app.send({ method: "GET", path: `/orders/${id}`, tenant: "someone-else" });
       expect(res.status).toBe(404);
-      expect(res.body).toMatchObject({ code: "job_not_found" });
+      expect(res.body).toMatchObject({ code: "SILO_JOB_NOT_FOUND" });
     });
 
     it("answers 400 to a request without x-tenant-id and enqueues nothing", async () => {
@@ -124,7 +124,7 @@ export function describeOrdersExample(example: OrdersExample): void {
       }
       for (const { id, tenant, items } of created) {
         const res = await app.send({ method: "GET", path: `/orders/${id}`, tenant });
-        expect(res).toEqual({ status: 200, body: { id, tenant, status: "SUCCEEDED", result: priceOrder({ items }) } });
+        expect(res).toEqual({ status: 200, body: { id, tenant, status: "Succeeded", result: priceOrder({ items }) } });
       }
     });
   });

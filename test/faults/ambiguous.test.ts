@@ -26,7 +26,7 @@ describe.each(protocols)("hung and reset connections over %s", (protocol) => {
     const err = await client.enqueue({ payload: 1, taskGroup: "g", tenant: "t" }, { timeoutMs: 400 }).catch((e: unknown) => e);
     const elapsed = Date.now() - started;
     expect(err).toBeInstanceOf(SiloDeadlineExceededError);
-    expect((err as SiloError).code).toBe("deadline_exceeded");
+    expect((err as SiloError).code).toBe("SILO_DEADLINE_EXCEEDED");
     expect(elapsed).toBeGreaterThanOrEqual(350);
     expect(elapsed).toBeLessThan(400 + 1_500);
   });
@@ -63,7 +63,7 @@ describe.each(protocols)("hung and reset connections over %s", (protocol) => {
     server.setFault(0, null);
     server.setFault(1, null);
     const handle = await client.enqueue({ payload: 2, taskGroup: "g", tenant: "t" }, { timeoutMs: 3_000 });
-    expect(await handle.getStatus()).toBe("SCHEDULED");
+    expect(await handle.getStatus()).toBe("Scheduled");
   });
 
   /** A tenant whose shard node 1 owns: node 0, first in `servers`, keeps answering GetClusterInfo. */
@@ -87,11 +87,11 @@ describe.each(protocols)("hung and reset connections over %s", (protocol) => {
     expect(server.rpcCounts(1).Enqueue).toBeGreaterThanOrEqual(2);
     expect(createdSince(server, before)).toEqual([handle.id]);
     server.setFault(1, null);
-    expect(await handle.getStatus()).toBe("SCHEDULED");
+    expect(await handle.getStatus()).toBe("Scheduled");
   });
 
   it("names the job's id on an enqueue that failed ambiguously, so the caller can find the job", async () => {
-    const client = clientFor(server, protocol, { maxRetries: 0 });
+    const client = clientFor(server, protocol, { shardRouting: { maxRetries: 0 } });
     await client.refreshTopology();
     const tenant = tenantOnNode1();
     const before = new Set(server.jobIds());
@@ -99,12 +99,12 @@ describe.each(protocols)("hung and reset connections over %s", (protocol) => {
     const err = await client.enqueue({ payload: "maybe", taskGroup: "g", tenant }).catch((e: unknown) => e);
     server.setFault(1, null);
     expect(err).toBeInstanceOf(SiloError);
-    expect((err as SiloError).code).toBe("unavailable");
+    expect((err as SiloError).code).toBe("SILO_UNAVAILABLE");
     const { jobId } = err as SiloError;
     expect(jobId).toMatch(/^[0-9a-f-]{36}$/);
     // The request ran before the connection broke: the job exists under exactly that id.
     expect(createdSince(server, before)).toEqual([jobId]);
-    expect(await client.handle(jobId!, tenant).getStatus()).toBe("SCHEDULED");
+    expect(await client.handle(jobId!, tenant).getStatus()).toBe("Scheduled");
   });
 
   it("succeeds once for a caller-given id whose connection reset after it ran", async () => {
@@ -123,7 +123,7 @@ describe.each(protocols)("hung and reset connections over %s", (protocol) => {
   });
 
   it("creates exactly one job per acknowledged enqueue while a node loses its responses", async () => {
-    const client = clientFor(server, protocol, { maxRetries: 20, timeoutMs: 15_000 });
+    const client = clientFor(server, protocol, { shardRouting: { maxRetries: 20 }, timeoutMs: 15_000 });
     await client.refreshTopology();
     const tenant = tenantOnNode1();
     const before = new Set(server.jobIds());
@@ -143,7 +143,7 @@ describe.each(protocols)("hung and reset connections over %s", (protocol) => {
     server.setFault(1, "reset-after-request");
     await handle.cancel();
     server.setFault(1, null);
-    expect(await handle.getStatus()).toBe("CANCELLED");
+    expect(await handle.getStatus()).toBe("Cancelled");
   });
 
   it("restarts once when the restart's connection resets after it ran", async () => {
@@ -153,7 +153,7 @@ describe.each(protocols)("hung and reset connections over %s", (protocol) => {
     server.setFault(1, "reset-after-request");
     await handle.restart();
     server.setFault(1, null);
-    expect(await handle.getStatus()).toBe("SCHEDULED");
+    expect(await handle.getStatus()).toBe("Scheduled");
   });
 
   it("expedites once when the expedite's connection resets after it ran", async () => {
@@ -163,7 +163,7 @@ describe.each(protocols)("hung and reset connections over %s", (protocol) => {
     await handle.expedite();
     server.setFault(1, null);
     const job = await handle.getJob();
-    expect(job.status).toBe("SCHEDULED");
+    expect(job.status).toBe("Scheduled");
   });
 
   it("deletes once when the delete's connection resets after it ran", async () => {

@@ -27,7 +27,7 @@ describe.each(protocols)("token functions over %s", (protocol) => {
     server.resetRpcCounts();
     const handles = [];
     for (let i = 0; i < 5; i++) handles.push(await client.enqueue({ payload: i, taskGroup: "g" }));
-    for (const h of handles) expect(await h.getStatus()).toBe("SCHEDULED");
+    for (const h of handles) expect(await h.getStatus()).toBe("Scheduled");
     const rpcs = Object.values(server.rpcCounts()).reduce((a, b) => a + b, 0);
     // One GetClusterInfo, five Enqueue, five GetJob: the function ran for each of them.
     expect(rpcs).toBe(11);
@@ -42,7 +42,7 @@ describe.each(protocols)("token functions over %s", (protocol) => {
     expect((err as Error).message).not.toContain("stale-token-0000");
     current = TOKEN;
     const handle = await client.enqueue({ payload: 2, taskGroup: "g" });
-    expect(await handle.getStatus()).toBe("SCHEDULED");
+    expect(await handle.getStatus()).toBe("Scheduled");
   });
 
   it("raises SiloUnauthenticatedError when the token function throws, and calls nothing", async () => {
@@ -55,7 +55,7 @@ describe.each(protocols)("token functions over %s", (protocol) => {
     });
     const err = await client.enqueue({ payload: 1, taskGroup: "g" }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SiloUnauthenticatedError);
-    expect((err as SiloUnauthenticatedError).code).toBe("unauthenticated");
+    expect((err as SiloUnauthenticatedError).code).toBe("SILO_UNAUTHENTICATED");
     expect((err as Error).message).toContain("secret store unreachable");
     expect(server.rpcCounts()).toEqual({});
     expect(createdSince(server, before)).toEqual([]);
@@ -86,7 +86,7 @@ describe.each(protocols)("token functions over %s", (protocol) => {
     await expect(client.enqueue({ payload: 1, taskGroup: "g" })).rejects.toBeInstanceOf(SiloUnauthenticatedError);
     fail = false;
     const handle = await client.enqueue({ payload: 1, taskGroup: "g" });
-    expect(await handle.getStatus()).toBe("SCHEDULED");
+    expect(await handle.getStatus()).toBe("Scheduled");
   });
 
   it("never shows the token in errors from the server, String(), JSON or inspect", async () => {

@@ -1,12 +1,12 @@
 import { afterEach } from "vitest";
-import { SiloError, SiloGRPCClient, clearTopologyCache, type Protocol, type SiloClientOptions } from "silo-edge";
+import { SiloError, SiloGRPCClient, clearTopologyCache, type Protocol, type SiloGRPCClientOptions } from "silo-edge";
 import type { DevServer } from "silo-edge/dev";
 
 /** Every fault runs over both transports a Node client can speak. */
 export const protocols: Protocol[] = ["grpc", "grpc-web"];
 
 /** A client for the dev server: plaintext, the given protocol, short default deadline. */
-export function clientFor(server: DevServer, protocol: Protocol, extra: Partial<SiloClientOptions> = {}): SiloGRPCClient {
+export function clientFor(server: DevServer, protocol: Protocol, extra: Partial<SiloGRPCClientOptions> = {}): SiloGRPCClient {
   return new SiloGRPCClient({ servers: server.addresses, useTls: false, protocol, timeoutMs: 5_000, ...extra });
 }
 

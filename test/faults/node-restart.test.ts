@@ -38,7 +38,7 @@ describe.each(protocols)("nodes restarting and shards moving, over %s", (protoco
   });
 
   it("fails with SiloUnavailableError while a shard's owner stays down, and the other nodes keep serving", async () => {
-    const client = clientFor(server, protocol, { timeoutMs: 5_000, maxRetries: 3 });
+    const client = clientFor(server, protocol, { timeoutMs: 5_000, shardRouting: { maxRetries: 3 } });
     await client.refreshTopology();
     const shard = server.shards().find((s) => s.nodeIndex === 2)!;
     const tenant = tenants(500, "down").find((t) => inRange(hashTenant(t), shard))!;
@@ -94,8 +94,8 @@ describe.each(protocols)("nodes restarting and shards moving, over %s", (protoco
     for (let i = 0; i < 3; i++) await server.startNode(i);
     await sleep(200);
     const second = await client.enqueue({ payload: 2, taskGroup: "g", tenant });
-    expect(await second.getStatus()).toBe("SCHEDULED");
-    expect(await first.getStatus()).toBe("SCHEDULED");
+    expect(await second.getStatus()).toBe("Scheduled");
+    expect(await first.getStatus()).toBe("Scheduled");
     expect(createdSince(server, before)).toEqual([second.id]);
   });
 

@@ -42,7 +42,7 @@ describe.each(protocols)("shards and nodes answering UNAVAILABLE, over %s", (pro
 
   it("fails with SiloUnavailableError when the shard stays paused past the retries, and other shards keep serving", async () => {
     const [paused, other] = server.shards();
-    const client = clientFor(server, protocol, { timeoutMs: 5_000, maxRetries: 2 });
+    const client = clientFor(server, protocol, { timeoutMs: 5_000, shardRouting: { maxRetries: 2 } });
     server.pauseShard(paused!.id);
     try {
       const err = await client

@@ -47,7 +47,7 @@ describe("the enqueueing guide, pasted, against a server with tenancy off", () =
     const status = await handle.getStatus();
     console.log(`Job status: ${status}`);
 
-    expect(takeLogs()).toEqual([`Enqueued job: ${handle.id}`, "Job status: SCHEDULED"]);
+    expect(takeLogs()).toEqual([`Enqueued job: ${handle.id}`, "Job status: Scheduled"]);
     expect((await handle.getJob()).payload).toEqual({ task: "send-email", to: "user@example.com" });
   });
 
@@ -74,7 +74,7 @@ describe("the enqueueing guide, pasted, against a server with tenancy off", () =
     // Discover cluster topology (recommended)
     await client.refreshTopology();
 
-    expect((await client.getTopology()).numShards).toBe(4);
+    expect((await client.loadTopology()).numShards).toBe(4);
   });
 
   it("accepts the other forms of the servers option", async () => {
@@ -145,7 +145,7 @@ describe("the enqueueing guide, pasted, against a server with tenancy off", () =
     });
 
     const job = await handle.getJob();
-    expect(job.status).toBe("SCHEDULED");
+    expect(job.status).toBe("Scheduled");
     expect(job.nextAttemptStartsAfterMs).toBe(oneHourLater);
   });
 
@@ -292,7 +292,7 @@ describe("the enqueueing guide, pasted, against a server with tenancy off", () =
     await client.enqueue({ payload: {}, taskGroup: "default", id: "job-123" });
     // Create a handle from a job ID
     const handle = client.handle("job-123");
-    expect(await handle.getStatus()).toBe("SCHEDULED");
+    expect(await handle.getStatus()).toBe("Scheduled");
   });
 });
 
@@ -326,7 +326,7 @@ describe("the enqueueing guide's tenant examples, against a server with tenancy 
     {
       // Or with a tenant
       const handle = client.handle("job-456", "customer-123");
-      expect(await handle.getStatus()).toBe("SCHEDULED");
+      expect(await handle.getStatus()).toBe("Scheduled");
     }
   });
 });

@@ -42,7 +42,7 @@ const cases: Case[] = [
       res.writeHead(200, { "content-type": okContentType(protocol) });
       await writeForever(res, zeros);
     },
-    code: "resource_exhausted",
+    code: "SILO_RESOURCE_EXHAUSTED",
     message: /maxReceiveMessageBytes \(4194304 bytes\)/,
   },
   {
@@ -56,7 +56,7 @@ const cases: Case[] = [
       if (protocol !== "connect") res.write(grpcFrame(0, new Uint8Array(0), 1024 * MiB).subarray(0, 5));
       await writeForever(res, zeros, 1024 * MiB);
     },
-    code: "resource_exhausted",
+    code: "SILO_RESOURCE_EXHAUSTED",
     message: /maxReceiveMessageBytes/,
   },
   {
@@ -68,7 +68,7 @@ const cases: Case[] = [
       res.write(zeros);
       // ...and then nothing: the client must not wait for the rest.
     },
-    code: "resource_exhausted",
+    code: "SILO_RESOURCE_EXHAUSTED",
     message: new RegExp(`Content-Length of ${1024 * 1024 * MiB} bytes exceeds maxReceiveMessageBytes \\(${DEFAULT_MAX_RECEIVE_MESSAGE_BYTES} bytes\\)`),
   },
   {
@@ -82,7 +82,7 @@ const cases: Case[] = [
         await new Promise((r) => setTimeout(r, 100));
       }
     },
-    code: "deadline_exceeded",
+    code: "SILO_DEADLINE_EXCEEDED",
     message: /deadline/,
   },
 ];
@@ -110,7 +110,7 @@ describe.each<Protocol>(["grpc-web", "connect"])("a hostile %s server", (protoco
       useTls: false,
       protocol,
       timeoutMs: DEADLINE_MS,
-      maxRetries: 0,
+      shardRouting: { maxRetries: 0 },
       ...(maxReceiveMessageBytes === undefined ? {} : { maxReceiveMessageBytes }),
     });
     await client.refreshTopology();
@@ -138,13 +138,13 @@ describe.each<Protocol>(["grpc-web", "connect"])("a hostile %s server", (protoco
       useTls: false,
       protocol,
       timeoutMs: DEADLINE_MS,
-      maxRetries: 0,
+      shardRouting: { maxRetries: 0 },
       maxReceiveMessageBytes: message.byteLength + delta,
     });
     const outcome = await client.getJob("job-1").catch((e: unknown) => e);
     if (want === null) {
       expect(outcome).toBeInstanceOf(SiloError);
-      expect((outcome as SiloError).code).toBe("resource_exhausted");
+      expect((outcome as SiloError).code).toBe("SILO_RESOURCE_EXHAUSTED");
     } else {
       expect((outcome as { id: string }).id.startsWith(want)).toBe(true);
       expect((outcome as { id: string }).id).toHaveLength(100_004);
@@ -167,11 +167,11 @@ describe("a hostile Connect server's error body", () => {
         res.write('{"code":"internal","message":"');
         await writeForever(res, new Uint8Array(64 * 1024).fill(0x61));
       };
-      const client = new SiloGRPCClient({ servers: server.address, useTls: false, protocol: "connect", timeoutMs: DEADLINE_MS, maxRetries: 0 });
+      const client = new SiloGRPCClient({ servers: server.address, useTls: false, protocol: "connect", timeoutMs: DEADLINE_MS, shardRouting: { maxRetries: 0 } });
       await client.refreshTopology();
       const { outcome, ms, peakGrowth } = await measure(() => client.getJob("job-1"));
       expect(outcome).toBeInstanceOf(SiloError);
-      expect((outcome as SiloError).code).toBe("resource_exhausted");
+      expect((outcome as SiloError).code).toBe("SILO_RESOURCE_EXHAUSTED");
       expect((outcome as SiloError).message).toContain("the error body limit (1048576 bytes)");
       expect(ms).toBeLessThanOrEqual(DEADLINE_MS + SLACK_MS);
       expect(peakGrowth).toBeLessThan(MAX_GROWTH);

@@ -47,7 +47,7 @@ describe("a call the server cancels", () => {
     expect(requestMayHaveBeenSent(error)).toBe(true);
     const silo = toSiloError(error, "Enqueue");
     expect(silo).toBeInstanceOf(SiloUnavailableError);
-    expect(silo.code).toBe("unavailable");
+    expect(silo.code).toBe("SILO_UNAVAILABLE");
   });
 
   it("is Unavailable and possibly processed when the server answers grpc-status CANCELLED", async () => {
@@ -63,7 +63,7 @@ describe("a call the server cancels", () => {
     expect(error.code).toBe(Code.Unavailable);
     expect(error.rawMessage).toMatch(/cancelled the call \(grpc-status CANCELLED: shutting down\)/);
     expect(requestMayHaveBeenSent(error)).toBe(true);
-    expect(toSiloError(error, "Enqueue").code).toBe("unavailable");
+    expect(toSiloError(error, "Enqueue").code).toBe("SILO_UNAVAILABLE");
   });
 
   it("is still the caller's cancellation when the caller's signal aborts", async () => {
@@ -134,7 +134,7 @@ describe("reconnecting to a server that is down", () => {
       const elapsed = performance.now() - started;
       for (const outcome of outcomes) {
         expect(outcome).toBeInstanceOf(SiloError);
-        expect((outcome as SiloError).code).toMatch(/^(unavailable|deadline_exceeded)$/);
+        expect((outcome as SiloError).code).toMatch(/^SILO_(UNAVAILABLE|DEADLINE_EXCEEDED)$/);
       }
       expect(elapsed).toBeLessThan(2_000 + 1_000);
       // Without backoff every retry of every call reconnected: about 2,000 attempts.

@@ -49,7 +49,7 @@ describe.each([
   it.each(cases)("with %s is a 400 naming tenant, and Silo is never called", async (_name, tenant) => {
     const { status, body } = await tenantStatus(resolver, request(tenant).path);
     expect(status).toBe(400);
-    expect(body).toMatchObject({ code: "validation", field: "tenant" });
+    expect(body).toMatchObject({ code: "SILO_VALIDATION", field: "tenant" });
     expect(listener.connections).toBe(0);
   });
 });
@@ -61,7 +61,7 @@ describe("a tenant from a header", () => {
   ])("with %s is a 400 naming tenant", async (_name, value) => {
     const { status, body } = await tenantStatus(fromHeader("x-tenant-id"), "/orders", { "x-tenant-id": value });
     expect(status).toBe(400);
-    expect(body).toMatchObject({ code: "validation", field: "tenant" });
+    expect(body).toMatchObject({ code: "SILO_VALIDATION", field: "tenant" });
     expect(listener.connections).toBe(0);
   });
 });
@@ -100,14 +100,14 @@ describe("a request scope's tenant", () => {
 
   it("cannot be overridden with enqueue({ tenant }) by default, and nothing is enqueued", async () => {
     const scope = createRequestScope({ client, tenant: "request-tenant" });
-    const before = server.jobsOnShard((await client.getTopology()).shardForHash(hashTenant("other-tenant"))!.id).length;
+    const before = server.jobsOnShard((await client.loadTopology()).shardForHash(hashTenant("other-tenant"))!.id).length;
     const err = await scope.enqueue({ payload: 1, taskGroup: "g", tenant: "other-tenant" }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SiloValidationError);
     expect((err as SiloValidationError).field).toBe("tenant");
     expect((err as Error).message).toContain("allowTenantOverride");
     const bg = await scope.enqueueInBackground({ payload: 1, taskGroup: "g", tenant: "other-tenant" }).catch((e: unknown) => e);
     expect(bg).toBeInstanceOf(SiloValidationError);
-    expect(server.jobsOnShard((await client.getTopology()).shardForHash(hashTenant("other-tenant"))!.id)).toHaveLength(before);
+    expect(server.jobsOnShard((await client.loadTopology()).shardForHash(hashTenant("other-tenant"))!.id)).toHaveLength(before);
   });
 
   it("may be repeated in the options: the same tenant is no override", async () => {
@@ -167,7 +167,7 @@ describe("the README's safe multi-tenant example (verified JWT claim, required)"
     expect(res.status).toBe(202);
     const body = (await res.json()) as { id: string; tenant: string };
     expect(body.tenant).toBe("acme");
-    expect(server.jobsOnShard((await client.getTopology()).shardForHash(hashTenant("acme"))!.id)).toContain(body.id);
+    expect(server.jobsOnShard((await client.loadTopology()).shardForHash(hashTenant("acme"))!.id)).toContain(body.id);
   });
 
   it("refuses a request with only a tenant header (401), and a verified token without the claim (400)", async () => {

@@ -40,7 +40,7 @@ describe.each<Protocol>(["grpc-web", "connect"])("token trust over %s", (protoco
   });
 
   const client = (): SiloGRPCClient =>
-    new SiloGRPCClient({ servers: configured.address, useTls: false, protocol, token: SECRET, timeoutMs: 2_000, maxRetries: 3 });
+    new SiloGRPCClient({ servers: configured.address, useTls: false, protocol, token: SECRET, timeoutMs: 2_000, shardRouting: { maxRetries: 3 } });
 
   it("a redirect to a host the topology does not name is not followed, even after a refresh", async () => {
     configured.script = (_req, res) => answerError(res, protocol, 5, "not_found", "shard not found", { [OWNER]: intruder.address });

@@ -91,7 +91,7 @@ describe("a worker leasing from a node that breaks the protocol", () => {
     const err = protocolErrors[0]!.error as WorkerProtocolError;
     expect(protocolErrors[0]!.phase).toBe("lease");
     expect(err).toBeInstanceOf(SiloError);
-    expect(err.code).toBe("internal");
+    expect(err.code).toBe("SILO_INTERNAL");
     expect(err.refusedTaskIds).toEqual(["own-2", "own-3", "own-4", "own-5", "foreign-1", "foreign-2"]);
     expect(err.message).toContain("6 tasks");
     expect(err.message).toContain("2 requested");
@@ -137,7 +137,7 @@ describe("decodePayload", () => {
     }
     expect(err).toBeInstanceOf(PayloadDecodeError);
     expect(err).toBeInstanceOf(SiloError);
-    expect((err as PayloadDecodeError).code).toBe("internal");
+    expect((err as PayloadDecodeError).code).toBe("SILO_INTERNAL");
     expect((err as PayloadDecodeError).field).toBe("payload");
     expect((err as Error).message).toMatch(/^could not decode payload: /);
   });

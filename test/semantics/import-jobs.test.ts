@@ -211,13 +211,13 @@ describe.each<Protocol>(["grpc", "grpc-web"])("client.importJobs over %s", (prot
     const now = BigInt(Date.now());
     const results = await client.importJobs([
       { id: "j1", tenant: "alpha", taskGroup: "imports", payload: { n: 1 } },
-      { id: "j2", tenant: "beta", taskGroup: "imports", payload: null, attempts: [{ status: ClientAttemptStatus.SUCCEEDED, startedAtMs: now - 50n, finishedAtMs: now - 40n, result: { ok: 1 } }] },
-      { id: "j3", tenant: "alpha", taskGroup: "imports", payload: 3, attempts: [{ status: ClientAttemptStatus.SUCCEEDED, startedAtMs: 1n, finishedAtMs: 2n }, { status: ClientAttemptStatus.FAILED, startedAtMs: 3, finishedAtMs: 4 }] },
+      { id: "j2", tenant: "beta", taskGroup: "imports", payload: null, attempts: [{ status: ClientAttemptStatus.Succeeded, startedAtMs: now - 50n, finishedAtMs: now - 40n, result: { ok: 1 } }] },
+      { id: "j3", tenant: "alpha", taskGroup: "imports", payload: 3, attempts: [{ status: ClientAttemptStatus.Succeeded, startedAtMs: 1n, finishedAtMs: 2n }, { status: ClientAttemptStatus.Failed, startedAtMs: 3, finishedAtMs: 4 }] },
     ]);
     expect(results.map((r) => [r.id, r.success, r.status])).toEqual([
-      ["j1", true, ClientJobStatus.SCHEDULED],
-      ["j2", true, ClientJobStatus.SUCCEEDED],
-      ["j3", false, ClientJobStatus.FAILED],
+      ["j1", true, ClientJobStatus.Scheduled],
+      ["j2", true, ClientJobStatus.Succeeded],
+      ["j3", false, ClientJobStatus.Failed],
     ]);
     expect(results[2]?.error).toContain("import attempt 1 must be Failed");
     const j1 = await client.getJob("j1", "alpha");
@@ -230,7 +230,7 @@ describe.each<Protocol>(["grpc", "grpc-web"])("client.importJobs over %s", (prot
   it("ImportJobs (client): refuses bad input naming the job and field before any call", async () => {
     const before = server.rpcCounts().ImportJobs ?? 0;
     await expect(client.importJobs([{ id: "", taskGroup: "g", payload: 1 }])).rejects.toThrow(SiloValidationError);
-    await expect(client.importJobs([{ id: "a", taskGroup: "g", payload: 1, attempts: [{ status: ClientAttemptStatus.RUNNING, startedAtMs: 1, finishedAtMs: 2 }] }])).rejects.toThrow(
+    await expect(client.importJobs([{ id: "a", taskGroup: "g", payload: 1, attempts: [{ status: ClientAttemptStatus.Running, startedAtMs: 1, finishedAtMs: 2 }] }])).rejects.toThrow(
       /jobs\[0\]\.attempts\[0\]\.status/,
     );
     await expect(client.importJobs([{ id: "a", taskGroup: "g", payload: 1, priority: 100 }])).rejects.toThrow(/jobs\[0\]\.priority/);

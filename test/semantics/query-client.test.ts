@@ -17,7 +17,7 @@ describe.each<Protocol>(["grpc", "grpc-web"])("client.query over %s", (protocol)
     // Tenants until two land on different shards.
     tenants = [];
     const seen = new Set<string>();
-    const topology = await client.getTopology();
+    const topology = await client.loadTopology();
     for (let i = 0; tenants.length < 2; i++) {
       const tenant = `q-${protocol}-${i}`;
       const shard = topology.shardForHash(hashTenant(tenant))!.id;
@@ -114,7 +114,7 @@ describe("client.query limit errors", () => {
 
   beforeAll(async () => {
     server = await startDevServer({ port: 0, query: { statementTimeoutMs: 200, maxResultBytes: 1_000, maxConcurrentStatements: 1 } });
-    client = new SiloGRPCClient({ servers: server.addresses, useTls: false, maxRetries: 0 });
+    client = new SiloGRPCClient({ servers: server.addresses, useTls: false, shardRouting: { maxRetries: 0 } });
   });
   afterAll(() => server.close());
 

@@ -37,7 +37,7 @@ describe("the Connect protocol channel", () => {
     expect(job.payload).toEqual({ order: 42, items: ["a", "ü"] });
     expect(job.metadata).toEqual({ source: "test" });
     expect(job.limits).toEqual([{ type: "concurrency", key: "k", maxConcurrency: 3 }]);
-    expect(await c.getJobStatus(handle.id, "acme")).toBe("SCHEDULED");
+    expect(await c.getJobStatus(handle.id, "acme")).toBe("Scheduled");
   });
 
   it("maps the JSON error body to typed errors", async () => {
@@ -61,7 +61,7 @@ describe("the Connect protocol channel", () => {
     const handle = await c.enqueue({ payload: 2, taskGroup: "connect", tenant });
     expect(server.rpcCounts(shard.nodeIndex).Enqueue).toBe(1);
     expect(server.rpcCounts(to).Enqueue).toBe(1);
-    expect(await handle.getStatus()).toBe("SCHEDULED");
+    expect(await handle.getStatus()).toBe("Scheduled");
 
     const rpc = createSiloRpc(createConnectFetchChannel({ baseUrl: `http://${server.addresses[shard.nodeIndex]}` }));
     const err = await rpc

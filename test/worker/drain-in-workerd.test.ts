@@ -50,8 +50,8 @@ describe("drainTasks inside workerd", () => {
     // Typed as `any`-derived without @cloudflare/workers-types; the runtime object has scheduled().
     const worker = (await mf.getWorker()) as unknown as { scheduled(event: { cron: string }): Promise<unknown> };
     await worker.scheduled({ cron: "*/5 * * * *" });
-    const status = await waitFor(async () => ((await job.getStatus()) === "SUCCEEDED" ? "SUCCEEDED" : undefined), { what: "the cron drain" });
-    expect(status).toBe("SUCCEEDED");
+    const status = await waitFor(async () => ((await job.getStatus()) === "Succeeded" ? "Succeeded" : undefined), { what: "the cron drain" });
+    expect(status).toBe("Succeeded");
     expect(await job.getResult()).toMatchObject({ result: { tenant: "wayne", doubled: 42 } });
   });
 });

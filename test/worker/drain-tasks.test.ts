@@ -46,14 +46,14 @@ describe("drainTasks", () => {
     expect(result.leased).toBeLessThan(jobs.length);
     expect(result).toMatchObject({ succeeded: result.leased, failed: 0, cancelled: 0, lostLeases: 0, unreported: 0 });
     // Server state agrees: every leased job finished, none is left running, the rest wait.
-    expect(await statuses(jobs)).toEqual({ SUCCEEDED: result.leased, SCHEDULED: jobs.length - result.leased });
+    expect(await statuses(jobs)).toEqual({ Succeeded: result.leased, Scheduled: jobs.length - result.leased });
     expect(server.rpcCounts().ReportOutcome).toBe(result.leased);
     expect(log.events).toEqual([]);
 
     // The next run picks up where this one stopped, and stops when the queue is empty.
     const rest = await drainTasks({ client, taskGroup, budgetMs: 20_000, concurrency: 8, handler: ({ payload }) => (payload as number) * 10 });
     expect(rest).toMatchObject({ stoppedBecause: "queue_empty", leased: jobs.length - result.leased, succeeded: jobs.length - result.leased });
-    expect(await statuses(jobs)).toEqual({ SUCCEEDED: jobs.length });
+    expect(await statuses(jobs)).toEqual({ Succeeded: jobs.length });
     const job = jobs[7]!;
     expect(await job.getResult()).toMatchObject({ outcome: "succeeded", result: 70 });
   });
@@ -66,7 +66,7 @@ describe("drainTasks", () => {
     const result = await drainTasks({ client, taskGroup, budgetMs: 30_000, handler: () => "done" });
     expect(result).toMatchObject({ stoppedBecause: "queue_empty", leased: 5, succeeded: 5 });
     expect(result.durationMs).toBeLessThan(5_000);
-    expect(await statuses(jobs)).toEqual({ SUCCEEDED: 5 });
+    expect(await statuses(jobs)).toEqual({ Succeeded: 5 });
 
     server.resetRpcCounts();
     const empty = await drainTasks({ client, taskGroup, budgetMs: 30_000, handler: () => "never" });
@@ -95,8 +95,8 @@ describe("drainTasks", () => {
     // Leasing stopped at once (the queue was empty); the drain still waited for the handler.
     expect(result).toMatchObject({ leased: 1, failed: 1, stoppedBecause: "queue_empty" });
     const { attempts, status } = await job.getJob({ includeAttempts: true });
-    expect(status).toBe("SCHEDULED");
-    expect(attempts[0]).toMatchObject({ status: "FAILED", errorCode: "DRAIN_BUDGET_EXCEEDED" });
+    expect(status).toBe("Scheduled");
+    expect(attempts?.[0]).toMatchObject({ status: "Failed", errorCode: "DRAIN_BUDGET_EXCEEDED" });
   });
 
   it("requires a budget and rejects a reserve larger than it, before any network call", async () => {

@@ -32,10 +32,10 @@ describe("lease loss", () => {
 
       expect(reasons).toHaveLength(1);
       expect(reasons[0]).toBeInstanceOf(LeaseLostError);
-      const { attempts } = await job.getJob({ includeAttempts: true });
+      const { attempts = [] } = await job.getJob({ includeAttempts: true });
       expect(attempts.map((a) => [a.status, a.errorCode])).toEqual([
-        ["FAILED", "WORKER_CRASHED"],
-        ["SUCCEEDED", undefined],
+        ["Failed", "WORKER_CRASHED"],
+        ["Succeeded", undefined],
       ]);
       // Only the second attempt was reported.
       expect(server.rpcCounts().ReportOutcome).toBe(1);
@@ -112,10 +112,10 @@ describe("lease loss", () => {
 
       expect(await job.awaitResult(wait)).toMatchObject({ outcome: "succeeded", result: "after restart" });
       await worker.stop();
-      const { attempts } = await job.getJob({ includeAttempts: true });
+      const { attempts = [] } = await job.getJob({ includeAttempts: true });
       expect(attempts.map((a) => [a.status, a.errorCode])).toEqual([
-        ["FAILED", "WORKER_CRASHED"],
-        ["SUCCEEDED", undefined],
+        ["Failed", "WORKER_CRASHED"],
+        ["Succeeded", undefined],
       ]);
       expect(worker.stats).toMatchObject({ lostLeases: 1, succeeded: 1 });
       // The worker survived failed heartbeats and polls while the node was down.

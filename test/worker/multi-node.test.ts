@@ -33,7 +33,7 @@ describe("a worker on a multi-node cluster with tenancy", () => {
         expect(result).toMatchObject({ outcome: "succeeded", result: { tenant: job.tenant, echo: { tenant: job.tenant } } });
       });
       // The tenants really were spread over the cluster.
-      const topology = await client.getTopology();
+      const topology = await client.loadTopology();
       const shardsUsed = new Set(tenants.map((t) => topology.shardForHash(hashTenant(t))?.id));
       expect(shardsUsed.size).toBe(4);
       for (const node of [0, 1]) {

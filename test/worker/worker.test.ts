@@ -71,16 +71,16 @@ describe("createWorker", () => {
     const result = await job.awaitResult({ timeoutMs: 5_000, pollIntervalMs: 20 });
     expect(result).toMatchObject({ outcome: "succeeded", result: { attempt: 2 } });
 
-    const { attempts } = await job.getJob({ includeAttempts: true });
+    const { attempts = [] } = await job.getJob({ includeAttempts: true });
     expect(attempts).toHaveLength(2);
     const [first, second] = attempts;
     expect(first).toMatchObject({
       attemptNumber: 1,
-      status: "FAILED",
+      status: "Failed",
       errorCode: "UPSTREAM_TIMEOUT",
       errorData: { message: "upstream timed out", name: "Error" },
     });
-    expect(second).toMatchObject({ attemptNumber: 2, status: "SUCCEEDED", result: { attempt: 2 } });
+    expect(second).toMatchObject({ attemptNumber: 2, status: "Succeeded", result: { attempt: 2 } });
     // The retry starts no earlier than the policy's first interval after the failure.
     expect(Number(second!.startedAtMs - first!.finishedAtMs!)).toBeGreaterThanOrEqual(200);
     expect(worker.stats).toMatchObject({ leased: 2, succeeded: 1, failed: 1 });
@@ -123,7 +123,7 @@ describe("createWorker", () => {
     expect(await jobs.plain.awaitResult(wait)).toMatchObject({ outcome: "failed", errorCode: "HANDLER_ERROR", errorData: { message: "out of range", name: "RangeError" } });
     expect(await jobs.str.awaitResult(wait)).toMatchObject({ outcome: "failed", errorCode: "HANDLER_ERROR", errorData: { message: "just a string", name: "string" } });
     expect(await jobs.failure.awaitResult(wait)).toMatchObject({ outcome: "failed", errorCode: "NOT_ALLOWED", errorData: { reason: "quota" } });
-    expect(await jobs.cancel.awaitResult(wait)).toMatchObject({ outcome: "cancelled", status: "CANCELLED" });
+    expect(await jobs.cancel.awaitResult(wait)).toMatchObject({ outcome: "cancelled", status: "Cancelled" });
     expect(await jobs.wrapped.awaitResult(wait)).toMatchObject({ outcome: "succeeded", result: { type: "failure", note: "this is data" } });
   });
 
@@ -142,14 +142,14 @@ describe("createWorker", () => {
     });
     const job = await cluster.client.enqueue({ taskGroup, payload: {} });
     await started.promise;
-    expect(await job.getStatus()).toBe("RUNNING");
+    expect(await job.getStatus()).toBe("Running");
     await job.cancel();
 
     const result = await job.awaitResult({ timeoutMs: 5_000, pollIntervalMs: 20 });
     expect(result.outcome).toBe("cancelled");
     expect(reason).toBeInstanceOf(TaskCancelledError);
-    const { attempts } = await job.getJob({ includeAttempts: true });
-    expect(attempts.map((a) => a.status)).toEqual(["CANCELLED"]);
+    const { attempts = [] } = await job.getJob({ includeAttempts: true });
+    expect(attempts.map((a) => a.status)).toEqual(["Cancelled"]);
     expect(worker.stats).toMatchObject({ leased: 1, cancelled: 1, succeeded: 0 });
   });
 
@@ -212,7 +212,7 @@ describe("createWorker", () => {
     const polls = cluster.server.rpcCounts().LeaseTasks;
     await sleep(200);
     expect(cluster.server.rpcCounts().LeaseTasks).toBe(polls);
-    expect(await later.getStatus()).toBe("SCHEDULED");
+    expect(await later.getStatus()).toBe("Scheduled");
   });
 
   it("stop() on an idle worker resolves without waiting out the poll pause", async () => {

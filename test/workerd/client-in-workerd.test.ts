@@ -49,7 +49,7 @@ describe("the client inside workerd", () => {
     const res = await mf.dispatchFetch("http://worker/", { method: "POST", headers: { "x-tenant": "acme" }, body: "{}" });
     const { id } = (await res.json()) as { id: string };
     const status = await mf.dispatchFetch(`http://worker/status?id=${id}`, { headers: { "x-tenant": "acme" } });
-    expect(await status.json()).toEqual({ status: "SCHEDULED" });
+    expect(await status.json()).toEqual({ status: "Scheduled" });
   });
 
   it("shares one topology across requests of the same isolate", async () => {
@@ -62,6 +62,6 @@ describe("the client inside workerd", () => {
   it("turns a server error into a typed error inside the Worker", async () => {
     const res = await mf.dispatchFetch("http://worker/", { method: "POST", body: "{}" });
     expect(res.status).toBe(500);
-    expect(await res.json()).toMatchObject({ error: "SiloInvalidArgumentError", code: "invalid_argument" });
+    expect(await res.json()).toMatchObject({ error: "SiloInvalidArgumentError", code: "SILO_INVALID_ARGUMENT" });
   });
 });

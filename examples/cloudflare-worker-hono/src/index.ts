@@ -55,7 +55,7 @@ app.get("/orders/:id", async (c) => {
 app.onError((err, c) => {
   if (err instanceof HTTPException) return err.getResponse();
   if (err instanceof JobNotFoundError) return c.json({ error: err.message, code: err.code }, 404);
-  if (err instanceof SiloError) return c.json({ error: err.message, code: err.code }, err.code === "validation" ? 400 : 502);
+  if (err instanceof SiloError) return c.json({ error: err.message, code: err.code }, err.code === "SILO_VALIDATION" ? 400 : 502);
   return c.json({ error: err.message }, 500);
 });
 

@@ -12,7 +12,7 @@ export interface SiloLambdaErrorResult {
   headers?: Record<string, string>;
   /** Instead of `headers` for ALB target groups with multi-value headers on. */
   multiValueHeaders?: Record<string, string[]>;
-  /** `{ "error": message, "code": "validation", "field": "tenant" }` */
+  /** `{ "error": message, "code": "SILO_VALIDATION", "field": "tenant" }` */
   body: string;
   isBase64Encoded: false;
 }
