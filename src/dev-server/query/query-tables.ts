@@ -1,8 +1,8 @@
-import { randomUUID } from "node:crypto";
 import { decode } from "@msgpack/msgpack";
 import type { Limit } from "../../gen/silo/v1/silo_pb.js";
 import { JobStatus } from "../../gen/silo/v1/silo_pb.js";
-import type { JobRecord, ShardStore } from "../job-store.js";
+import type { ConcurrencyQueue } from "../concurrency-queues.js";
+import type { JobRecord, QueuedTask, ShardStore } from "../job-store.js";
 import { statusName } from "../job-store.js";
 
 // The five tables of the stock server's per-shard SQL engine (src/query.rs:141-191), as rows
@@ -111,6 +111,8 @@ export type QueryTableRows = Readonly<Record<QueryTableName, readonly (readonly 
 interface ShardView {
   readonly shardId: string;
   readonly jobs: readonly JobRecord[];
+  readonly tasks: readonly QueuedTask[];
+  readonly queues: readonly ConcurrencyQueue<JobRecord>[];
   /** Current max of a floating limit, by tenant and key, when the shard has state for it. */
   floatingMax(tenant: string, key: string): number | undefined;
 }
@@ -121,6 +123,8 @@ function viewOf(store: ShardStore): ShardView {
   return {
     shardId: store.shardId,
     jobs: store.allJobs(),
+    tasks: store.queuedTasks(),
+    queues: store.concurrencyQueues(),
     floatingMax: (tenant, key) => floating.get(`${tenant}\u0000${key}`),
   };
 }
@@ -149,14 +153,9 @@ function statusKind(job: JobRecord, now: number): string {
   return statusName(job.status);
 }
 
-/** The pending attempt of a scheduled job: its number and start time. */
-function pendingAttempt(job: JobRecord): { attempt: number; startMs: number } | undefined {
-  if (job.status !== JobStatus.SCHEDULED || job.nextAttemptAtMs === undefined) return undefined;
-  return { attempt: job.attempts.length + 1, startMs: job.nextAttemptAtMs };
-}
-
 function jobRow(shardId: string, job: JobRecord, now: number): TableCell[] {
-  const pending = pendingAttempt(job);
+  // The store keeps the pending attempt's number and start for SCHEDULED jobs and for jobs
+  // cancelled while scheduled, and clears them otherwise: the columns' rule exactly.
   return [
     shardId,
     job.tenant,
@@ -167,8 +166,8 @@ function jobRow(shardId: string, job: JobRecord, now: number): TableCell[] {
     statusKind(job, now),
     job.statusChangedAtMs,
     job.taskGroup,
-    pending?.attempt ?? null,
-    pending?.startMs ?? null,
+    job.currentAttempt ?? null,
+    job.nextAttemptAtMs ?? null,
     job.metadata,
     limitsJson(job.limits),
   ];
@@ -204,66 +203,31 @@ function limitsJson(limits: readonly Limit[]): string | null {
   return JSON.stringify(out);
 }
 
-/** Pending tasks have no id in the dev store until leased; keep one stable id per pending attempt. */
-const pendingTaskIds = new WeakMap<JobRecord, { attempt: number; id: string }>();
-
-function pendingTaskId(job: JobRecord, attempt: number): string {
-  const known = pendingTaskIds.get(job);
-  if (known !== undefined && known.attempt === attempt) return known.id;
-  const id = randomUUID();
-  pendingTaskIds.set(job, { attempt, id });
-  return id;
-}
-
+/** Pending (not leased) tasks of every kind, in queue order (src/query.rs:2661-2683, 2801-2810). */
 function taskRows(view: ShardView): TableCell[][] {
-  const rows: TableCell[][] = [];
-  for (const job of view.jobs) {
-    const pending = pendingAttempt(job);
-    if (pending === undefined) continue;
-    rows.push([
-      view.shardId,
-      job.tenant,
-      job.taskGroup,
-      pending.startMs,
-      job.priority,
-      job.id,
-      pending.attempt,
-      "RunAttempt",
-      pendingTaskId(job, pending.attempt),
-      "",
-    ]);
-  }
-  return rows;
+  return view.tasks.map((task) => [
+    view.shardId,
+    task.tenant,
+    task.taskGroup,
+    task.startTimeMs,
+    task.priority,
+    task.job?.id ?? "",
+    task.chain?.attemptNumber ?? 0,
+    task.kind,
+    task.taskId,
+    (task.chain?.heldQueues ?? []).join(","),
+  ]);
 }
 
-interface QueueLimit {
-  readonly name: string;
-  readonly type: "fixed" | "floating";
-  readonly max: number;
-}
-
-/** Concurrency and floating-concurrency queues a job's limits name, in declaration order. */
-function queueLimits(view: ShardView, job: JobRecord): QueueLimit[] {
-  const out: QueueLimit[] = [];
-  for (const { limit } of job.limits) {
-    if (limit.case === "concurrency") out.push({ name: limit.value.key, type: "fixed", max: limit.value.maxConcurrency });
-    else if (limit.case === "floatingConcurrency") {
-      const max = view.floatingMax(job.tenant, limit.value.key) ?? limit.value.defaultMaxConcurrency;
-      out.push({ name: limit.value.key, type: "floating", max });
-    }
-  }
-  return out;
-}
-
-/** Holders: the running attempts that hold a slot of each of their job's concurrency queues. */
+/** Holders (grant time) and requesters (request time) of every concurrency queue. */
 function queueRows(view: ShardView): TableCell[][] {
   const rows: TableCell[][] = [];
-  for (const job of view.jobs) {
-    const lease = job.lease;
-    if (lease === undefined) continue;
-    const startedAtMs = job.attempts.find((a) => a.taskId === lease.taskId)?.startedAtMs ?? job.statusChangedAtMs;
-    for (const q of queueLimits(view, job)) {
-      rows.push([view.shardId, job.tenant, q.name, "holder", lease.taskId, null, null, startedAtMs]);
+  for (const queue of view.queues) {
+    for (const [taskId, holder] of queue.holders) {
+      rows.push([view.shardId, queue.tenant, queue.name, "holder", taskId, null, null, holder.grantedAtMs]);
+    }
+    for (const request of queue.requesters) {
+      rows.push([view.shardId, queue.tenant, queue.name, "requester", request.chain.taskId, request.jobId, request.priority, request.requestedAtMs]);
     }
   }
   return rows;
@@ -283,16 +247,13 @@ function tenantCountRows(view: ShardView): TableCell[][] {
   return rows;
 }
 
+/** One row per queue with a holder or a requester (src/query.rs:2478-2491, 2590-2597). */
 function queueCountRows(view: ShardView): TableCell[][] {
-  const queues = new Map<string, { tenant: string; limit: QueueLimit; holders: number }>();
-  for (const job of view.jobs) {
-    if (job.lease === undefined) continue;
-    for (const q of queueLimits(view, job)) {
-      const key = `${job.tenant}\u0000${q.name}`;
-      const entry = queues.get(key) ?? { tenant: job.tenant, limit: q, holders: 0 };
-      entry.holders++;
-      queues.set(key, entry);
-    }
+  const rows: TableCell[][] = [];
+  for (const queue of view.queues) {
+    if (queue.holders.size === 0 && queue.requesters.length === 0) continue;
+    const max = queue.limitType === "floating" ? (view.floatingMax(queue.tenant, queue.name) ?? queue.maxConcurrency) : queue.maxConcurrency;
+    rows.push([view.shardId, queue.tenant, queue.name, queue.holders.size, queue.requesters.length, max, queue.limitType]);
   }
-  return [...queues.values()].map((q) => [view.shardId, q.tenant, q.limit.name, q.holders, 0, q.limit.max, q.limit.type]);
+  return rows;
 }
