@@ -111,8 +111,10 @@ describe("a request scope's tenant", () => {
   });
 
   it("of 64 emoji (128 UTF-16 units) is enqueued: the client counts as the server does", async () => {
-    const handle = await client.enqueue({ payload: 1, taskGroup: "g", tenant: "😀".repeat(64) });
-    expect(await handle.getStatus()).toBe("SCHEDULED");
+    const tenant = "😀".repeat(64);
+    const handle = await client.enqueue({ payload: 1, taskGroup: "g", tenant });
+    expect((await handle.getJob()).id).toBe(handle.id);
+    expect(handle.tenant).toBe(tenant);
   });
 
   it("may be repeated in the options: the same tenant is no override", async () => {
