@@ -34,8 +34,9 @@ export interface BoundedBodyOptions {
 
 /** The ConnectError of a response that crosses a receive cap (RESOURCE_EXHAUSTED, never retried). */
 export function receiveLimitError(what: string, limitName: string, limitBytes: number, metadata?: Headers): ConnectError {
+  const hint = limitName === "maxReceiveMessageBytes" ? ". Raise maxReceiveMessageBytes if the server really sends messages this large" : "";
   return new ConnectError(
-    `${what} exceeds ${limitName} (${limitBytes} bytes); the read was stopped. Raise ${limitName} if the server really sends messages this large`,
+    `${what} exceeds ${limitName} (${limitBytes} bytes); the read was stopped${hint}`,
     Code.ResourceExhausted,
     metadata,
   );

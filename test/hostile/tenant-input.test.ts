@@ -110,6 +110,13 @@ describe("a request scope's tenant", () => {
     expect(server.jobsOnShard((await client.loadTopology()).shardForHash(hashTenant("other-tenant"))!.id)).toHaveLength(before);
   });
 
+  it("of 64 emoji (128 UTF-16 units) is enqueued: the client counts as the server does", async () => {
+    const tenant = "😀".repeat(64);
+    const handle = await client.enqueue({ payload: 1, taskGroup: "g", tenant });
+    expect((await handle.getJob()).id).toBe(handle.id);
+    expect(handle.tenant).toBe(tenant);
+  });
+
   it("may be repeated in the options: the same tenant is no override", async () => {
     const scope = createRequestScope({ client, tenant: "request-tenant" });
     const handle = await scope.enqueue({ payload: 1, taskGroup: "g", tenant: "request-tenant" });

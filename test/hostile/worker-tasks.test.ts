@@ -4,6 +4,7 @@ import { encode } from "@msgpack/msgpack";
 import { decodePayload, PayloadDecodeError, SiloError, SiloGRPCClient, clearTopologyCache } from "silo-edge";
 import { drainTasks, WorkerProtocolError, type TaskContext, type WorkerErrorEvent } from "silo-edge/worker";
 import {
+  GetJobResponseSchema,
   LeaseTasksResponseSchema,
   RefreshFloatingLimitTaskSchema,
   ReportOutcomeRequestSchema,
@@ -140,5 +141,23 @@ describe("decodePayload", () => {
     expect((err as PayloadDecodeError).code).toBe("SILO_INTERNAL");
     expect((err as PayloadDecodeError).field).toBe("payload");
     expect((err as Error).message).toMatch(/^could not decode payload: /);
+  });
+});
+
+describe("getJob on a job whose stored payload has a __proto__ key", () => {
+  it("rejects with a typed PayloadDecodeError instead of the codec's own error", async () => {
+    const server = await startFetchServer("connect");
+    try {
+      server.script = (_req, res) =>
+        answer(res, "connect", toBinary(GetJobResponseSchema, create(GetJobResponseSchema, { id: "job-1", payload: { encoding: { case: "msgpack", value: protoKeyPayload } } })));
+      const client = new SiloGRPCClient({ servers: server.address, useTls: false, protocol: "connect", timeoutMs: 2_000 });
+      const err = await client.getJob("job-1").catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(PayloadDecodeError);
+      expect((err as PayloadDecodeError).code).toBe("internal");
+      expect((err as Error).message).toContain("__proto__");
+    } finally {
+      clearTopologyCache();
+      await server.close();
+    }
   });
 });
