@@ -202,7 +202,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   reaper?.unref();
 
   const addresses = cluster.nodes.map((n) => cluster.addressOf(n.index));
-  log(`silo-edge dev server: ${nodeCount} node(s), ${shardCount} shard(s), tenancy ${tenancy ? "on" : "off"}`);
+  log(`silo-edge dev server: ${nodeCount} node(s), ${shardCount} shard(s), tenancy ${tenancy ? "on" : "off"}, gubernator ${gubernatorMode}`);
   for (const address of addresses) log(`listening on ${address}`);
 
   let closed = false;
