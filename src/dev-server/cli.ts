@@ -113,7 +113,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     const range = formatRange({ start: shard.rangeStart, end: shard.rangeEnd });
     process.stdout.write(`shard ${shard.id} ${range} on node ${shard.nodeIndex} (${server.addresses[shard.nodeIndex]})\n`);
   }
-  process.stdout.write(`silo-edge dev server ready${options.tenancy === true ? " (tenancy on)" : ""}; Ctrl-C to stop\n`);
+  const notes = [options.tenancy === true ? "tenancy on" : "", options.gubernator === "none" ? "no gubernator: rate-limited jobs never run" : ""].filter((n) => n !== "");
+  process.stdout.write(`silo-edge dev server ready${notes.length > 0 ? ` (${notes.join("; ")})` : ""}; Ctrl-C to stop\n`);
   // Listeners stay installed: Ctrl-C reaches both the bin wrapper (which forwards it) and this
   // process, and a second SIGINT with no listener would kill us before close() finishes.
   await new Promise<void>((resolve) => {

@@ -214,7 +214,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   // Always printed, not only to `log`: an exposed server without auth must never start silently.
   const exposed = exposureWarning(host, token);
   if (exposed !== undefined) console.warn(exposed);
-  log(`silo-edge dev server: ${nodeCount} node(s), ${shardCount} shard(s), tenancy ${tenancy ? "on" : "off"}`);
+  log(`silo-edge dev server: ${nodeCount} node(s), ${shardCount} shard(s), tenancy ${tenancy ? "on" : "off"}, gubernator ${gubernatorMode}`);
   for (const address of addresses) log(`listening on ${address}`);
 
   let closed = false;

@@ -127,6 +127,12 @@ describe.each(transports)("Worker facts over $name", (transport) => {
       refuse(waiting, "job has no pending task in queue", "Scheduled"),
     );
     await expectError(s.client.leaseTask({ shard: s.shard, id: "nope", workerId: "w" }), Code.NotFound, "job not found");
+    // Cancelled while running, then failed with a retry left: SCHEDULED, with a cancellation record.
+    const retried = await ops.enqueue(g, { retryPolicy: { retryCount: 1, initialIntervalMs: 0n, maxIntervalMs: 0n, backoffFactor: 1 } });
+    const { task: t2 } = await s.client.leaseTask({ shard: s.shard, id: retried, workerId: "w" });
+    await s.client.cancelJob({ shard: s.shard, id: retried });
+    await ops.fail(t2!.id);
+    await expectError(s.client.leaseTask({ shard: s.shard, id: retried, workerId: "w" }), Code.FailedPrecondition, refuse(retried, "job is cancelled", "Scheduled"));
   });
 });
 
