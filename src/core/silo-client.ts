@@ -458,7 +458,7 @@ export class SiloGRPCClient implements JobOperations {
           }
           const verdict = err instanceof SiloError ? ({ kind: "fail" } as const) : classify(ce);
           if (verdict.kind === "fail") throw siloErr;
-          if (attempt >= this.#maxRetries) throw unreachable(siloErr, verdict, op, address, err);
+          if (attempt >= this.#maxRetries) throw unreachable(siloErr, verdict, op, address, err, ambiguous);
           if (ce.code === Code.DeadlineExceeded && Date.now() >= deadline) throw siloErr;
           lastError = siloErr;
           markTopologyStale(this.#source.key);
@@ -924,8 +924,16 @@ export type SiloClient = SiloGRPCClient;
  * fetch as UNKNOWN "fetch failed" and from HTTP/2 as CANCELLED or INTERNAL; callers should see
  * the same `unavailable` code for all of them, with the node and the underlying reason named.
  */
-function unreachable(siloErr: SiloError, verdict: Verdict, op: string, address: string, err: unknown): SiloError {
-  if (verdict.kind !== "retry" || siloErr instanceof SiloUnavailableError || siloErr instanceof SiloDeadlineExceededError) return siloErr;
+function unreachable(siloErr: SiloError, verdict: Verdict, op: string, address: string, err: unknown, earlierAmbiguous = false): SiloError {
+  if (verdict.kind !== "retry" || siloErr instanceof SiloDeadlineExceededError) return siloErr;
+  if (siloErr instanceof SiloUnavailableError) {
+    // A last attempt that never left must not hide an earlier one that may have been processed.
+    if (!earlierAmbiguous || requestMayHaveBeenSent(err) !== false) return siloErr;
+    return new SiloUnavailableError(`${siloErr.message}; an earlier attempt reached the server and may have been processed`, {
+      cause: err,
+      ...(siloErr.grpcCode ? { grpcCode: siloErr.grpcCode } : {}),
+    });
+  }
   let reason = siloErr.message;
   for (let c: unknown = (err as { cause?: unknown } | undefined)?.cause; c instanceof Error; c = c.cause) reason = `${reason}: ${c.message}`;
   return new SiloUnavailableError(`${op}: no answer from ${address} after every retry: ${reason}`, { cause: err, ...(siloErr.grpcCode ? { grpcCode: siloErr.grpcCode } : {}) });

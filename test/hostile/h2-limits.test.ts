@@ -112,10 +112,13 @@ describe("HTTP/2 flood and size limits", () => {
       baseUrl: server.baseUrl,
       http2Limits: { maxHeaderBlockBytes: 64 << 10, maxContinuations: 100 },
     });
-    const { error, elapsedMs } = await measureFailure(() => channel.unaryBytes(PATH, new Uint8Array([1]), { timeoutMs: DEADLINE }));
+    const { error, elapsedMs, memoryGrowth } = await measureFailure(() =>
+      channel.unaryBytes(PATH, new Uint8Array([1]), { timeoutMs: DEADLINE }),
+    );
     expect(elapsedMs).toBeLessThan(DEADLINE + 1_000);
     expect(error.code).toBe(Code.Unavailable);
     expect(limitOf(error)).toBe("maxHeaderBlockBytes");
+    expect(memoryGrowth).toBeLessThan(64 * MiB);
     expect(error.rawMessage).toMatch(/header block of more than 65536 bytes/);
   });
 
@@ -171,8 +174,11 @@ describe("HTTP/2 flood and size limits", () => {
       },
     });
     const channel = createGrpcHttp2Channel({ baseUrl: server.baseUrl });
-    const { error, elapsedMs } = await measureFailure(() => channel.unaryBytes(PATH, new Uint8Array([1]), { timeoutMs: DEADLINE }));
+    const { error, elapsedMs, memoryGrowth } = await measureFailure(() =>
+      channel.unaryBytes(PATH, new Uint8Array([1]), { timeoutMs: DEADLINE }),
+    );
     expect(elapsedMs).toBeLessThan(1_000);
+    expect(memoryGrowth).toBeLessThan(64 * MiB);
     expect(error.code).toBe(Code.ResourceExhausted);
     expect(error.rawMessage).toMatch(/header list of \d+ bytes, over our SETTINGS_MAX_HEADER_LIST_SIZE of 131072/);
     expect(error.rawMessage).toMatch(/may have been processed/);

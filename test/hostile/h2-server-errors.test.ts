@@ -113,6 +113,29 @@ describe("our receive window", () => {
 });
 
 describe("reconnecting to a server that is down", () => {
+  it("keeps 'may have been processed' in the final error when an earlier attempt was written and later ones never left", async () => {
+    // The first connection takes the request and dies with the server: later ones are refused.
+    const server: RawH2Server = await serve({
+      onRequest() {
+        void server.close();
+      },
+    });
+    const dev = await startDevServer({ port: 0 });
+    try {
+      const address = new URL(server.baseUrl).host;
+      const client = new SiloGRPCClient({ servers: dev.addresses, useTls: false, shardRouting: { maxRetries: 2 }, timeoutMs: 5_000, addressMap: () => address });
+      await client.refreshTopology();
+      const error = await client.enqueue({ payload: 1, taskGroup: "g" }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(SiloUnavailableError);
+      expect((error as SiloError).message).toMatch(/could not reach .*an earlier attempt reached the server and may have been processed/);
+    } finally {
+      await dev.close();
+    }
+  });
+
   it("backs off, so 200 failing calls with retries make few connection attempts, and each fails typed within its deadline", async () => {
     // The topology comes from a real dev server; its node's address is mapped to a listener that
     // accepts and at once closes every connection, like a proxy whose backend is gone.
