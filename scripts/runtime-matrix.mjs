@@ -120,9 +120,9 @@ function testFiles(dir) {
 }
 const needsMiniflare = (file) => /from\s+["']miniflare["']/.test(readFileSync(join(root, file), "utf8"));
 const filesIn = (dirs) => dirs.flatMap(testFiles).filter((f) => !needsMiniflare(f)).sort();
-// Node 24, Bun and Deno run the transport (their node:net, node:tls and fetch), the guide and the
-// fetch-only build too; Node 22, whose node:net and fetch Node 24 shares, the client, worker and
-// adapter files only, to keep CI short.
+// Node 24, Bun and Deno also run the transport files (their own node:net, node:tls and fetch), the
+// guide and the fetch-only build; Node 22 runs the client, worker and adapter files only, which
+// keeps CI short: its sockets and fetch differ from Node 24's far less than Bun's or Deno's do.
 const runtimeFiles = filesIn(["test/client", "test/worker", "test/adapters", "test/transport", "test/guide", "test/web"]);
 const filesFor = { node22: filesIn(["test/client", "test/worker", "test/adapters"]) };
 const workerdFiles = testFiles("test").filter(needsMiniflare).sort();
