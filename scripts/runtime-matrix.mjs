@@ -12,7 +12,8 @@
 // Each runtime leg runs:
 //  1. vitest (this repo's pinned 4.1.12) under that runtime's binary, with vitest.runtimes.config.ts,
 //     on every client, worker, adapter, transport, guide and web test file that does not need
-//     miniflare, against the dev server in-process over real sockets;
+//     miniflare (Node 22: client, worker and adapter files), against the dev server in-process
+//     over real sockets;
 //  2. test/runtimes/native-smoke.mjs, with no vitest and no `source` condition: the built dist/ as
 //     the runtime itself resolves it (default protocol, gRPC / gRPC-web / Connect, worker,
 //     drainTasks, the Hono adapter behind the runtime's own HTTP server).
@@ -31,9 +32,10 @@ const modules = join(prefix, "node_modules");
 const vitest = join(root, "node_modules", "vitest", "vitest.mjs");
 
 /**
- * Tests that cannot pass on a runtime because of the runtime's own SERVER side, not the client:
- * they stand up a peer with that runtime's node:http2 / node:tls server and assert nghttp2's or
- * OpenSSL's exact behaviour. Full test names (describe > it); the same tests run on Node.
+ * Tests that cannot pass reliably on a runtime because of that runtime's own server side or socket
+ * layer, not the client: they stand up a peer with its node:http2 / node:tls server and assert
+ * nghttp2's, OpenSSL's or Node's exact behaviour. Matched as substrings of the full test name;
+ * the same tests run on Node.
  */
 const NOT_ON = {
   bun: [
@@ -48,6 +50,10 @@ const NOT_ON = {
     // Deno's TLS server (rustls) aborts the handshake with a no_application_protocol alert where
     // OpenSSL completes it without ALPN; the client still fails with Unavailable, never sent.
     "fails with Unavailable, marked as never sent, when a TLS server offers only HTTP/1.1 through ALPN",
+    // Deno's node:http2 server and node:net deliver the end of a connection the restarted server
+    // destroyed only after the client's next write, so that call may fail (EPIPE, correctly marked
+    // "may have been processed") instead of going to a new connection; seen under CPU load.
+    "succeeds without an error on the first call after the server restarted",
   ],
 };
 
@@ -113,10 +119,12 @@ function testFiles(dir) {
   return files;
 }
 const needsMiniflare = (file) => /from\s+["']miniflare["']/.test(readFileSync(join(root, file), "utf8"));
-const runtimeFiles = ["test/client", "test/worker", "test/adapters", "test/transport", "test/guide", "test/web"]
-  .flatMap(testFiles)
-  .filter((f) => !needsMiniflare(f))
-  .sort();
+const filesIn = (dirs) => dirs.flatMap(testFiles).filter((f) => !needsMiniflare(f)).sort();
+// Node 24, Bun and Deno also run the transport files (their own node:net, node:tls and fetch), the
+// guide and the fetch-only build; Node 22 runs the client, worker and adapter files only, which
+// keeps CI short: its sockets and fetch differ from Node 24's far less than Bun's or Deno's do.
+const runtimeFiles = filesIn(["test/client", "test/worker", "test/adapters", "test/transport", "test/guide", "test/web"]);
+const filesFor = { node22: filesIn(["test/client", "test/worker", "test/adapters"]) };
 const workerdFiles = testFiles("test").filter(needsMiniflare).sort();
 
 function install() {
@@ -200,7 +208,7 @@ if (install()) {
       const version = JSON.parse(readFileSync(join(modules, "miniflare", "package.json"), "utf8")).version;
       await vitestLeg(`workerd (miniflare ${version}, node24)`, binary, workerdFiles, { ...env, SILO_EDGE_MINIFLARE_FROM: prefix });
     } else {
-      await vitestLeg(leg, binary, runtimeFiles, env, NOT_ON[leg]);
+      await vitestLeg(leg, binary, filesFor[leg] ?? runtimeFiles, env, NOT_ON[leg]);
       await smokeLeg(leg, binary, env);
     }
   }

@@ -47,6 +47,8 @@ describe("createWorker", () => {
       taskGroup,
     });
     expect(seen[0]?.signal.aborted).toBe(false);
+    // The server records the outcome before its answer reaches the worker, which counts it then.
+    await waitFor(() => worker.stats.inFlight === 0, { what: "the worker to count the reported outcome" });
     expect(worker.stats).toMatchObject({ leased: 1, succeeded: 1, failed: 0, inFlight: 0 });
     expect(log.events).toEqual([]);
   });
