@@ -157,6 +157,7 @@ describe.each(transports)("Query tenant scoping over $name", (transport) => {
   let server: DevServer;
   let client: SiloClient;
   let shard: string;
+  let running: { taskId: string; tenant: string };
 
   beforeAll(async () => {
     server = await startDevServer({ port: 0, tenancy: true, shards: 2 });
@@ -180,7 +181,8 @@ describe.each(transports)("Query tenant scoping over $name", (transport) => {
         limits: [{ limit: { case: "concurrency", value: { key: "per-user", maxConcurrency: 3 } } }],
       });
     }
-    await client.leaseTasks({ shard, workerId: "w", maxTasks: 1, taskGroup: "scoped" });
+    const leased = await client.leaseTasks({ shard, workerId: "w", maxTasks: 1, taskGroup: "scoped" });
+    running = { taskId: leased.tasks[0]!.id, tenant: leased.tasks[0]!.tenantId! };
   });
   afterAll(() => server.close());
 
@@ -200,9 +202,13 @@ describe.each(transports)("Query tenant scoping over $name", (transport) => {
   });
 
   it("queues and queue_counts show the running attempt holding its concurrency slot (src/query.rs:2052-2076, 2590-2597)", async () => {
-    const holders = await runSql(client, shard, "SELECT tenant, queue_name, entry_type, task_id, job_id, priority FROM queues");
-    expect(holders.rows).toEqual([expect.objectContaining({ queue_name: "per-user", entry_type: "holder", job_id: null, priority: null })]);
-    const counts = await runSql(client, shard, "SELECT queue_name, holders, requesters, max_concurrency, limit_type FROM queue_counts");
+    // Each tenant has its own queue per key; the running attempt holds a slot of its tenant's.
+    const holders = await runSql(client, shard, "SELECT queue_name, entry_type, task_id, job_id, priority FROM queues WHERE tenant = $1 AND task_id = $2", [
+      str(running.tenant),
+      str(running.taskId),
+    ]);
+    expect(holders.rows).toEqual([{ queue_name: "per-user", entry_type: "holder", task_id: running.taskId, job_id: null, priority: null }]);
+    const counts = await runSql(client, shard, "SELECT queue_name, holders, requesters, max_concurrency, limit_type FROM queue_counts WHERE tenant = $1", [str(running.tenant)]);
     expect(counts.rows).toEqual([{ queue_name: "per-user", holders: 1, requesters: 0, max_concurrency: 3, limit_type: "fixed" }]);
     const limits = await runSql(client, shard, "SELECT limits FROM jobs WHERE id = 'job-0'");
     expect(JSON.parse(limits.rows[0]!.limits as string)).toEqual([{ limit_type: "Concurrency", key: "per-user", value: "3" }]);
