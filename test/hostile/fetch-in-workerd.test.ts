@@ -48,7 +48,7 @@ describe.each<Protocol>(["grpc-web", "connect"])("a hostile %s server, called fr
       res.end();
     };
     const outcome = await call();
-    expect(outcome).toMatchObject({ ok: false, name: "SiloError", code: "internal" });
+    expect(outcome).toMatchObject({ ok: false, name: "SiloError", code: "SILO_INTERNAL" });
     expect(outcome.message).toContain("does not follow");
     expect(elsewhere.received).toEqual([]);
   });
@@ -59,7 +59,7 @@ describe.each<Protocol>(["grpc-web", "connect"])("a hostile %s server, called fr
       await writeForever(res, new Uint8Array(64 * 1024));
     };
     const outcome = await call({ limit: String(1024 * 1024) });
-    expect(outcome).toMatchObject({ ok: false, code: "resource_exhausted" });
+    expect(outcome).toMatchObject({ ok: false, code: "SILO_RESOURCE_EXHAUSTED" });
     expect(outcome.message).toContain("maxReceiveMessageBytes (1048576 bytes)");
     expect(outcome.ms).toBeLessThanOrEqual(2_000 + 1_000);
   });
@@ -73,7 +73,7 @@ describe.each<Protocol>(["grpc-web", "connect"])("a hostile %s server, called fr
       }
     };
     const outcome = await call({ timeoutMs: "1000" });
-    expect(outcome).toMatchObject({ ok: false, code: "deadline_exceeded" });
+    expect(outcome).toMatchObject({ ok: false, code: "SILO_DEADLINE_EXCEEDED" });
     expect(outcome.ms).toBeLessThanOrEqual(1_000 + 1_000);
   });
 });

@@ -153,7 +153,7 @@ describe("getJob on a job whose stored payload has a __proto__ key", () => {
       const client = new SiloGRPCClient({ servers: server.address, useTls: false, protocol: "connect", timeoutMs: 2_000 });
       const err = await client.getJob("job-1").catch((e: unknown) => e);
       expect(err).toBeInstanceOf(PayloadDecodeError);
-      expect((err as PayloadDecodeError).code).toBe("internal");
+      expect((err as PayloadDecodeError).code).toBe("SILO_INTERNAL");
       expect((err as Error).message).toContain("__proto__");
     } finally {
       clearTopologyCache();
