@@ -49,7 +49,7 @@ describe.each(protocols)("shards and nodes answering UNAVAILABLE, over %s", (pro
         .enqueue({ payload: 1, taskGroup: "g", tenant: tenantOn(paused!.id, `stuck-${protocol}`) })
         .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(SiloUnavailableError);
-      expect((err as Error).message).toContain("not available");
+      expect((err as Error).message).toContain("shard not ready: acquisition in progress");
       await client.enqueue({ payload: 2, taskGroup: "g", tenant: tenantOn(other!.id, `free-${protocol}`) });
     } finally {
       server.pauseShard(paused!.id, false);
