@@ -48,7 +48,7 @@ describe.each<Protocol>(["grpc-web", "connect"])("a hostile %s server, called fr
       res.end();
     };
     const outcome = await call();
-    expect(outcome).toMatchObject({ ok: false, name: "SiloError", code: "SILO_INTERNAL" });
+    expect(outcome).toMatchObject({ ok: false, name: "SiloGrpcError", code: "SILO_GRPC_ERROR" });
     expect(outcome.message).toContain("does not follow");
     expect(elsewhere.received).toEqual([]);
   });

@@ -48,7 +48,8 @@ describe.each<Protocol>(["grpc-web", "connect"])("a %s server that redirects", (
     const { outcome, ms, peakGrowth } = await measure(() => client.getJob("job-1"));
 
     expect(outcome).toBeInstanceOf(SiloError);
-    expect((outcome as SiloError).code).toBe("SILO_INTERNAL");
+    expect((outcome as SiloError).code).toBe("SILO_GRPC_ERROR");
+    expect((outcome as SiloError).grpcCode).toBe("INTERNAL");
     expect((outcome as SiloError).message).toContain(`HTTP ${status} to http://${elsewhere.address}/`);
     expect((outcome as SiloError).message).toContain("does not follow");
     expect((outcome as SiloError).message).not.toContain(SECRET);
