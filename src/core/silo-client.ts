@@ -624,6 +624,10 @@ export class SiloGRPCClient implements JobOperations {
           ...(Number.isFinite(remaining) ? { timeoutMs: Math.max(1, Math.min(this.#timeoutMs, remaining)) } : {}),
         });
       } catch (err) {
+        // The last poll ran into awaitResult's own deadline: report it as awaitResult's timeout.
+        if (err instanceof SiloDeadlineExceededError && timeoutMs !== undefined && Date.now() >= deadline) {
+          throw new SiloDeadlineExceededError(`Timeout waiting for job ${id} to complete after ${timeoutMs}ms`, { cause: err });
+        }
         if (!(err instanceof JobNotTerminalError)) throw err;
         if (Date.now() + pollIntervalMs > deadline) {
           throw new SiloDeadlineExceededError(`Timeout waiting for job ${id} to complete after ${timeoutMs}ms`, { cause: err });

@@ -2,6 +2,7 @@
 // written for `@silo/client` calls them, against the dev server over real sockets
 // (typescript_client/src/client.ts:1737-2648, JobHandle.ts:40-167; contract "What the upstream
 // TypeScript client sends and exposes").
+import { createServer, type AddressInfo, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDevServer, type DevServer } from "silo-edge/dev";
 import {
@@ -12,6 +13,8 @@ import {
   JobNotFoundError,
   JobNotTerminalError,
   JobStatus,
+  SiloCancelledError,
+  SiloDeadlineExceededError,
   SiloFailedPreconditionError,
   SiloGRPCClient,
   SiloGrpcError,
@@ -318,6 +321,22 @@ describe("rpcOptions and administration", () => {
     expect(await handle.getStatus()).toBe(JobStatus.Scheduled);
     plain.close();
     await tokenServer.close();
+  });
+
+  it("honours rpcOptions.abort and rpcOptions.timeout as the call's signal and deadline", async () => {
+    const aborted = new SiloGRPCClient({ servers: server.addresses, useTls: false, rpcOptions: () => ({ abort: AbortSignal.abort() }) });
+    await expect(aborted.getJobStatus("any", "acme")).rejects.toBeInstanceOf(SiloCancelledError);
+    aborted.close();
+    // A server that accepts connections and never answers: only the deadline ends the call.
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => void sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const { port } = silent.address() as AddressInfo;
+    const slow = new SiloGRPCClient({ servers: `127.0.0.1:${port}`, rpcOptions: { timeout: 300 } });
+    await expect(slow.getJobStatus("any")).rejects.toBeInstanceOf(SiloDeadlineExceededError);
+    slow.close();
+    for (const socket of sockets) socket.destroy();
+    silent.close();
   });
 
   it("resetShards wipes every node, and the next call learns the topology again", async () => {
