@@ -1,3 +1,4 @@
+import type { OtelMeter } from "./otel.js";
 import type { Protocol } from "./protocol.js";
 import type { ServersOption } from "./server-address.js";
 import type { TopologyStore } from "./topology-store.js";
@@ -52,6 +53,11 @@ export interface SiloClientOptions {
    * read it. Default false: such a client throws `SiloValidationError` for `token`.
    */
   allowInsecureToken?: boolean;
+  /**
+   * OpenTelemetry Meter for the client's metric (`silo.client.wrong_shard_retries`), on Node.
+   * Default: meter `silo-client` of the global MeterProvider when `@opentelemetry/api` is installed.
+   */
+  meter?: OtelMeter;
 }
 
 /** Options of a single call. */

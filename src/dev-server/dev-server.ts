@@ -39,6 +39,8 @@ export interface DevServerOptions {
   maxBodyBytes?: number;
   /** Receives one-line log messages. Default: silent. */
   log?: (line: string) => void;
+  /** Test hook: sees every RPC's method name and request headers, before auth. Default: none. */
+  onRequest?: (call: { node: number; method: string; headers: Headers }) => void;
 }
 
 /** A running dev server and its test hooks. */
@@ -98,6 +100,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     leaseMs = DEFAULT_LEASE_MS,
     maxBodyBytes = DEFAULT_MAX_BODY_BYTES,
     log = () => undefined,
+    onRequest,
   } = options;
   validateOptions({ port, nodeCount, shardCount, leaseMs, maxBodyBytes, token });
 
@@ -119,6 +122,10 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     const interceptors: Interceptor[] = [
       createSafetyInterceptor(log),
       createCountingInterceptor(counts),
+      (next) => (req) => {
+        onRequest?.({ node: identity.index, method: req.method.name, headers: req.header });
+        return next(req);
+      },
       // Read per request, so a test can switch the fault on a live node.
       createFaultInterceptor(() => runtime.fault),
     ];
