@@ -34,15 +34,29 @@ export interface Task<Payload = unknown, Metadata extends Record<string, string>
   limits: Limit[];
 }
 
+/**
+ * A task as leased: silo-edge's generated `Task`, or the same fields with the payload in the
+ * upstream client's protobuf-ts shape (`encoding.oneofKind` / `encoding.msgpack`).
+ */
+export type WireTaskLike = Omit<WireTask, "$typeName" | "$unknown" | "payload"> & { payload?: unknown };
+
+/** The MessagePack bytes of a leased task's payload, in either shape. */
+function payloadBytes(payload: unknown): Uint8Array | undefined {
+  const encoding = (payload as { encoding?: { case?: unknown; value?: unknown; oneofKind?: unknown; msgpack?: unknown } } | undefined)?.encoding;
+  if (encoding?.case === "msgpack" && encoding.value instanceof Uint8Array) return encoding.value;
+  if (encoding?.oneofKind === "msgpack" && encoding.msgpack instanceof Uint8Array) return encoding.msgpack;
+  return undefined;
+}
+
 /** The server's task with its payload decoded; throws when the payload is not MessagePack. */
-export function decodeTask<Payload, Metadata extends Record<string, string>>(wire: WireTask): Task<Payload, Metadata> {
+export function decodeTask<Payload, Metadata extends Record<string, string>>(wire: WireTaskLike): Task<Payload, Metadata> {
   const task: Task<Payload, Metadata> = {
     id: wire.id,
     jobId: wire.jobId,
     attemptNumber: wire.attemptNumber,
     relativeAttemptNumber: wire.relativeAttemptNumber,
     leaseMs: wire.leaseMs,
-    payload: decodePayload(wire.payload?.encoding.case === "msgpack" ? wire.payload.encoding.value : undefined) as Payload,
+    payload: decodePayload(payloadBytes(wire.payload)) as Payload,
     priority: wire.priority,
     shard: wire.shard,
     taskGroup: wire.taskGroup,

@@ -1,34 +1,60 @@
+import { SiloUnavailableError, SiloValidationError, toSiloError } from "../core/errors.js";
 import type { SiloGRPCClient } from "../core/silo-client.js";
-import type { LeaseTasksResponse } from "../gen/silo/v1/silo_pb.js";
+import type { RefreshFloatingLimitTask } from "../gen/silo/v1/silo_pb.js";
+import type { WireTaskLike } from "./silo-task.js";
 import type { RefreshTask, TaskOutcome } from "./silo-worker-types.js";
 import { resultOutcome, type WireOutcome } from "./task-outcome.js";
 
-// The worker RPCs of a SiloWorker, over the client's internal routed and per-node calls.
+/** A refresh outcome as the upstream client's `reportRefreshOutcome` takes it. */
+export type RefreshOutcome = { type: "success"; newMaxConcurrency: number } | { type: "failure"; code: string; message: string };
 
-type Tenant = string | undefined;
+/**
+ * The calls a SiloWorker makes, shaped as the upstream client's public worker methods
+ * (`leaseTasks`, `heartbeat`, `reportOutcome`, `reportRefreshOutcome`, `cancelJob`).
+ */
+export interface WorkerCalls {
+  leaseTasks(request: { workerId: string; maxTasks: number; taskGroup: string }, serverIndex: number): Promise<{ tasks: WireTaskLike[]; refreshTasks: RefreshTask[] }>;
+  heartbeat(workerId: string, taskId: string, shard: string, tenant: string | undefined): Promise<{ cancelled: boolean }>;
+  reportOutcome(options: { taskId: string; shard: string; tenant: string | undefined; outcome: TaskOutcome }): Promise<void>;
+  reportRefreshOutcome(options: { taskId: string; shard: string; tenant: string | undefined; outcome: RefreshOutcome }): Promise<void>;
+  cancelJob(id: string, tenant?: string): Promise<void>;
+}
 
-function tenantField(tenant: Tenant): { tenantId?: string } {
+const PUBLIC_METHODS = ["leaseTasks", "heartbeat", "reportOutcome", "reportRefreshOutcome", "cancelJob"] as const;
+
+/**
+ * The worker calls of `client`: its public upstream-style worker methods when it has them all
+ * (so any object with the upstream client's worker surface works), else the client's internal
+ * routed calls.
+ */
+export function workerCalls(client: unknown): WorkerCalls {
+  const c = client as Record<string, unknown> | null;
+  if (typeof c !== "object" || c === null) throw new SiloValidationError("client", "must be a SiloGRPCClient (new SiloGRPCClient({ servers }))");
+  if (PUBLIC_METHODS.every((m) => typeof c[m] === "function")) return c as unknown as WorkerCalls;
+  if (typeof c.callNode !== "function" || typeof c.callRouted !== "function" || typeof c.cancelJob !== "function") {
+    throw new SiloValidationError("client", "must be a SiloGRPCClient (new SiloGRPCClient({ servers }))");
+  }
+  return internalCalls(c as unknown as SiloGRPCClient);
+}
+
+function tenantField(tenant: string | undefined): { tenantId?: string } {
   return tenant !== undefined ? { tenantId: tenant } : {};
 }
 
-/** LeaseTasks at one node, for every shard it owns. */
-export function leaseTasksAt(
-  client: SiloGRPCClient,
-  address: string,
-  request: { workerId: string; maxTasks: number; taskGroup: string },
-): Promise<LeaseTasksResponse> {
-  return client.callNode(address, "LeaseTasks", (rpc, attempt) => rpc.leaseTasks(request, attempt));
-}
-
-/** Heartbeat to the task's shard owner; resolves to whether the job was cancelled. */
-export async function heartbeatTask(client: SiloGRPCClient, workerId: string, taskId: string, shardId: string, tenant: Tenant): Promise<boolean> {
-  const res = await client.callRouted(
-    "Heartbeat",
-    { shardId },
-    (rpc, shard, attempt) => rpc.heartbeat({ shard: shard.id, workerId, taskId, ...tenantField(tenant) }, attempt),
-    undefined,
-  );
-  return res.cancelled;
+/** A refresh task as the upstream client maps it. */
+export function refreshTaskFromWire(wire: RefreshFloatingLimitTask): RefreshTask {
+  const task: RefreshTask = {
+    id: wire.id,
+    queueKey: wire.queueKey,
+    currentMaxConcurrency: wire.currentMaxConcurrency,
+    lastRefreshedAtMs: wire.lastRefreshedAtMs,
+    metadata: { ...wire.metadata },
+    leaseMs: wire.leaseMs,
+    shard: wire.shard,
+    taskGroup: wire.taskGroup,
+  };
+  if (wire.tenantId !== undefined) task.tenant = wire.tenantId;
+  return task;
 }
 
 /**
@@ -43,30 +69,55 @@ export function wireOutcome(outcome: TaskOutcome | unknown): WireOutcome {
   return resultOutcome(outcome);
 }
 
-/** ReportOutcome to the task's shard owner. */
-export async function reportTaskOutcome(client: SiloGRPCClient, taskId: string, shardId: string, tenant: Tenant, outcome: WireOutcome): Promise<void> {
-  await client.callRouted(
-    "ReportOutcome",
-    { shardId },
-    async (rpc, shard, attempt) => {
-      await rpc.reportOutcome({ shard: shard.id, taskId, outcome, ...tenantField(tenant) }, attempt);
+function internalCalls(client: SiloGRPCClient): WorkerCalls {
+  return {
+    async leaseTasks(request, serverIndex) {
+      const addresses = (await client.getTopology()).addresses();
+      if (addresses.length === 0) throw new SiloUnavailableError("LeaseTasks: the cluster topology lists no node yet");
+      const address = addresses[serverIndex % addresses.length]!;
+      try {
+        const res = await client.callNode(address, "LeaseTasks", (rpc, attempt) => rpc.leaseTasks(request, attempt));
+        return { tasks: res.tasks, refreshTasks: res.refreshTasks.map(refreshTaskFromWire) };
+      } catch (err) {
+        // The node may have left the cluster: the next poll should see the current nodes.
+        if (toSiloError(err, "LeaseTasks").code === "unavailable") await client.refreshTopology().catch(() => undefined);
+        throw err;
+      }
     },
-    undefined,
-  );
-}
-
-/** ReportRefreshOutcome to the task's shard owner. */
-export async function reportRefreshOutcome(
-  client: SiloGRPCClient,
-  task: RefreshTask,
-  outcome: { case: "success"; value: { newMaxConcurrency: number } } | { case: "failure"; value: { code: string; message: string } },
-): Promise<void> {
-  await client.callRouted(
-    "ReportRefreshOutcome",
-    { shardId: task.shard },
-    async (rpc, shard, attempt) => {
-      await rpc.reportRefreshOutcome({ shard: shard.id, taskId: task.id, outcome, ...tenantField(task.tenant) }, attempt);
+    async heartbeat(workerId, taskId, shardId, tenant) {
+      const res = await client.callRouted(
+        "Heartbeat",
+        { shardId },
+        (rpc, shard, attempt) => rpc.heartbeat({ shard: shard.id, workerId, taskId, ...tenantField(tenant) }, attempt),
+        undefined,
+      );
+      return { cancelled: res.cancelled };
     },
-    undefined,
-  );
+    async reportOutcome({ taskId, shard: shardId, tenant, outcome }) {
+      const wire = wireOutcome(outcome);
+      await client.callRouted(
+        "ReportOutcome",
+        { shardId },
+        async (rpc, shard, attempt) => {
+          await rpc.reportOutcome({ shard: shard.id, taskId, outcome: wire, ...tenantField(tenant) }, attempt);
+        },
+        undefined,
+      );
+    },
+    async reportRefreshOutcome({ taskId, shard: shardId, tenant, outcome }) {
+      const wire =
+        outcome.type === "success"
+          ? ({ case: "success", value: { newMaxConcurrency: outcome.newMaxConcurrency } } as const)
+          : ({ case: "failure", value: { code: outcome.code, message: outcome.message } } as const);
+      await client.callRouted(
+        "ReportRefreshOutcome",
+        { shardId },
+        async (rpc, shard, attempt) => {
+          await rpc.reportRefreshOutcome({ shard: shard.id, taskId, outcome: wire, ...tenantField(tenant) }, attempt);
+        },
+        undefined,
+      );
+    },
+    cancelJob: (id, tenant) => client.cancelJob(id, tenant),
+  };
 }

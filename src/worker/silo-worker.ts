@@ -1,17 +1,14 @@
-import { SiloUnavailableError, SiloValidationError, toSiloError } from "../core/errors.js";
+import { SiloValidationError } from "../core/errors.js";
 import { checkMeter, loadOpenTelemetry, resolveMeter } from "../core/otel.js";
 import { abortableSleep } from "../core/abortable-sleep.js";
-import type { SiloGRPCClient } from "../core/silo-client.js";
 import { checkInt, checkKnownKeys, checkName, checkObject, checkTenant } from "../core/validation.js";
-import type { RefreshFloatingLimitTask, Task as WireTask } from "../gen/silo/v1/silo_pb.js";
 import { serializeError } from "./serialize-error.js";
-import { decodeTask, TaskExecution } from "./silo-task.js";
-import { heartbeatTask, leaseTasksAt, reportRefreshOutcome, reportTaskOutcome, wireOutcome } from "./silo-worker-rpc.js";
+import { decodeTask, TaskExecution, type WireTaskLike } from "./silo-task.js";
+import { workerCalls, type RefreshOutcome, type WorkerCalls } from "./silo-worker-rpc.js";
 import type { RefreshHandler, RefreshTask, RefreshTaskContext, SiloWorkerOptions, TaskContext, TaskHandler, TaskOutcome } from "./silo-worker-types.js";
 import { createTaskSpan, type TaskSpan } from "./task-span.js";
 import { TaskQueue } from "./task-queue.js";
-import { cancelledOutcome, failureOutcome, PAYLOAD_NOT_DECODABLE } from "./task-outcome.js";
-import { isLeaseLost } from "./task-runner.js";
+import { PAYLOAD_NOT_DECODABLE } from "./task-outcome.js";
 import { DuplicateTaskDeliveryError, TaskLeaseLostError } from "./worker-errors.js";
 import { WorkerMetrics } from "./worker-metrics.js";
 import { MAX_TIMER_MS } from "./worker-options.js";
@@ -43,6 +40,17 @@ function logError(error: Error, context?: { taskId?: string }): void {
   console.error(`silo-edge SiloWorker error${context?.taskId ? ` (task ${context.taskId})` : ""}:`, error);
 }
 
+/**
+ * True when a heartbeat failure says the lease is gone: NOT_FOUND "lease not found" or
+ * FAILED_PRECONDITION "lease owner mismatch". Routing failures ("shard not found", a tenant out
+ * of range) are not, and must not stop a running handler.
+ */
+function isLeaseGone(err: unknown): boolean {
+  const e = err as { message?: unknown; grpcMessage?: unknown } | null;
+  const text = `${typeof e?.grpcMessage === "string" ? e.grpcMessage : ""} ${typeof e?.message === "string" ? e.message : ""}`;
+  return text.includes("lease not found") || text.includes("lease owner mismatch");
+}
+
 function asError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
 }
@@ -56,7 +64,7 @@ function asError(err: unknown): Error {
  * Behaviour follows upstream typescript_client/src/worker.ts and TaskExecution.ts.
  */
 export class SiloWorker<Payload = unknown, Metadata extends Record<string, string> = Record<string, string>, Result = unknown> {
-  readonly #client: SiloGRPCClient;
+  readonly #calls: WorkerCalls;
   readonly #workerId: string;
   readonly #taskGroup: string;
   readonly #handler: TaskHandler<Payload, Metadata, Result>;
@@ -85,11 +93,7 @@ export class SiloWorker<Payload = unknown, Metadata extends Record<string, strin
   constructor(options: SiloWorkerOptions<Payload, Metadata, Result>) {
     const o = checkObject("options", options);
     checkKnownKeys("", o, OPTION_KEYS);
-    const client = o.client as Partial<SiloGRPCClient> | undefined;
-    if (typeof client !== "object" || client === null || typeof client.callNode !== "function" || typeof client.callRouted !== "function") {
-      throw new SiloValidationError("client", "must be a SiloGRPCClient (new SiloGRPCClient({ servers }))");
-    }
-    this.#client = client as SiloGRPCClient;
+    this.#calls = workerCalls(o.client);
     this.#workerId = checkName("workerId", o.workerId);
     this.#taskGroup = checkName("taskGroup", o.taskGroup);
     if (typeof o.handler !== "function") throw new SiloValidationError("handler", "must be a function (ctx) => Promise<TaskOutcome>");
@@ -238,17 +242,10 @@ export class SiloWorker<Payload = unknown, Metadata extends Record<string, strin
     if (!this.#running) return;
     const free = this.#maxConcurrentTasks - this.#queue.size;
     if (free <= 0) return;
-    const addresses = (await this.#client.getTopology()).addresses();
-    if (addresses.length === 0) throw new SiloUnavailableError("LeaseTasks: the cluster topology lists no node yet");
-    const address = addresses[this.#pollCounter++ % addresses.length]!;
-    let res;
-    try {
-      res = await leaseTasksAt(this.#client, address, { workerId: this.#workerId, maxTasks: Math.min(free, this.#tasksPerPoll), taskGroup: this.#taskGroup });
-    } catch (err) {
-      // The node may have left the cluster: the next poll should see the current nodes.
-      if (toSiloError(err, "LeaseTasks").code === "unavailable") await this.#client.refreshTopology().catch(() => undefined);
-      throw err;
-    }
+    const res = await this.#calls.leaseTasks(
+      { workerId: this.#workerId, maxTasks: Math.min(free, this.#tasksPerPoll), taskGroup: this.#taskGroup },
+      this.#pollCounter++,
+    );
     const m = this.#metrics;
     m.pollCounter.add(1, m.defaultAttributes);
     const returned = res.tasks.length + res.refreshTasks.length;
@@ -266,7 +263,7 @@ export class SiloWorker<Payload = unknown, Metadata extends Record<string, strin
     }
   }
 
-  #deliver(wire: WireTask): void {
+  #deliver(wire: WireTaskLike): void {
     if (this.#executions.has(wire.id)) {
       this.#metrics.duplicateTaskDeliveriesCounter.add(1, this.#metrics.defaultAttributes);
       this.#onError(new DuplicateTaskDeliveryError(wire.id, wire.jobId), { taskId: wire.id });
@@ -278,8 +275,10 @@ export class SiloWorker<Payload = unknown, Metadata extends Record<string, strin
     } catch (err) {
       // Not a retryable condition: fail the attempt rather than let its lease expire.
       this.#onError(new Error(`task ${wire.id} of job ${wire.jobId}: the payload is not MessagePack: ${asError(err).message}`), { taskId: wire.id });
-      const outcome = failureOutcome(PAYLOAD_NOT_DECODABLE, { message: asError(err).message, name: "DecodeError" });
-      reportTaskOutcome(this.#client, wire.id, wire.shard, wire.tenantId, outcome).catch((e: unknown) => this.#onError(asError(e), { taskId: wire.id }));
+      const outcome: TaskOutcome = { type: "failure", code: PAYLOAD_NOT_DECODABLE, data: { message: asError(err).message, name: "DecodeError" } };
+      this.#calls
+        .reportOutcome({ taskId: wire.id, shard: wire.shard, tenant: wire.tenantId, outcome })
+        .catch((e: unknown) => this.#onError(asError(e), { taskId: wire.id }));
       return;
     }
     const span: TaskSpan = createTaskSpan({
@@ -291,7 +290,7 @@ export class SiloWorker<Payload = unknown, Metadata extends Record<string, strin
       "silo.task_group": this.#taskGroup,
       "silo.attempt_number": task.attemptNumber,
     });
-    const execution = new TaskExecution<Payload, Metadata>(task, () => this.#client.cancelJob(task.jobId, task.tenantId));
+    const execution = new TaskExecution<Payload, Metadata>(task, () => this.#calls.cancelJob(task.jobId, task.tenantId));
     this.#executions.set(task.id, execution);
 
     // Heartbeats start at delivery, also while the task waits in the queue, and run inside the
@@ -343,12 +342,12 @@ export class SiloWorker<Payload = unknown, Metadata extends Record<string, strin
     stopHeartbeat();
     if (execution.isLeaseLost) return;
     const { task } = execution;
-    const wire = execution.isCancelled
-      ? cancelledOutcome()
+    const report: TaskOutcome<unknown> = execution.isCancelled
+      ? { type: "cancelled" }
       : threw
-        ? failureOutcome(HANDLER_ERROR, serializeError(thrown))
-        : wireOutcome(outcome);
-    await reportTaskOutcome(this.#client, task.id, task.shard, task.tenantId, wire);
+        ? { type: "failure", code: HANDLER_ERROR, data: serializeError(thrown) as Record<string, unknown> }
+        : (outcome as TaskOutcome<unknown>);
+    await this.#calls.reportOutcome({ taskId: task.id, shard: task.shard, tenant: task.tenantId, outcome: report });
   }
 
   async #heartbeat(execution: TaskExecution<Payload, Metadata>, stopHeartbeat: () => void): Promise<void> {
@@ -357,11 +356,11 @@ export class SiloWorker<Payload = unknown, Metadata extends Record<string, strin
     const { task } = execution;
     let cancelled: boolean;
     try {
-      cancelled = await heartbeatTask(this.#client, this.#workerId, task.id, task.shard, task.tenantId);
+      cancelled = (await this.#calls.heartbeat(this.#workerId, task.id, task.shard, task.tenantId)).cancelled;
     } catch (err) {
       if (execution.isSettled) return;
-      const e = toSiloError(err, "Heartbeat");
-      if (!isLeaseLost(e)) throw e;
+      if (!isLeaseGone(err)) throw err;
+      const e = asError(err);
       stopHeartbeat();
       if (!execution.markLeaseLost()) return;
       // Free the id at once, so a redelivery of the retried attempt is not taken for a duplicate.
@@ -372,25 +371,14 @@ export class SiloWorker<Payload = unknown, Metadata extends Record<string, strin
     if (cancelled) execution.markCancelledByServer();
   }
 
-  #deliverRefresh(wire: RefreshFloatingLimitTask): void {
-    if (this.#heartbeats.has(wire.id)) {
+  #deliverRefresh(task: RefreshTask): void {
+    if (this.#heartbeats.has(task.id)) {
       this.#metrics.duplicateTaskDeliveriesCounter.add(1, this.#metrics.defaultAttributes);
-      this.#onError(new DuplicateTaskDeliveryError(wire.id), { taskId: wire.id });
+      this.#onError(new DuplicateTaskDeliveryError(task.id), { taskId: task.id });
       return;
     }
-    const task: RefreshTask = {
-      id: wire.id,
-      queueKey: wire.queueKey,
-      currentMaxConcurrency: wire.currentMaxConcurrency,
-      lastRefreshedAtMs: wire.lastRefreshedAtMs,
-      metadata: { ...wire.metadata },
-      leaseMs: wire.leaseMs,
-      shard: wire.shard,
-      taskGroup: wire.taskGroup,
-    };
-    if (wire.tenantId !== undefined) task.tenant = wire.tenantId;
     const interval = setInterval(() => {
-      heartbeatTask(this.#client, this.#workerId, task.id, task.shard, task.tenant).catch((err: unknown) => this.#onError(asError(err), { taskId: task.id }));
+      this.#calls.heartbeat(this.#workerId, task.id, task.shard, task.tenant).catch((err: unknown) => this.#onError(asError(err), { taskId: task.id }));
     }, this.#heartbeatIntervalMs);
     this.#heartbeats.set(task.id, interval);
     this.#queue
@@ -409,17 +397,17 @@ export class SiloWorker<Payload = unknown, Metadata extends Record<string, strin
       workerId: this.#workerId,
       signal: this.#stopController?.signal ?? new AbortController().signal,
     };
-    let outcome: Parameters<typeof reportRefreshOutcome>[2];
+    let outcome: RefreshOutcome;
     try {
       const max = await this.#refreshHandler!(context);
       if (typeof max !== "number" || !Number.isInteger(max) || max < 0 || max > 0xffff_ffff) {
         throw new TypeError(`refreshHandler must return a whole number from 0 to 4294967295, got ${String(max)}`);
       }
-      outcome = { case: "success", value: { newMaxConcurrency: max } };
+      outcome = { type: "success", newMaxConcurrency: max };
     } catch (err) {
-      outcome = { case: "failure", value: { code: REFRESH_HANDLER_ERROR, message: asError(err).message } };
+      outcome = { type: "failure", code: REFRESH_HANDLER_ERROR, message: asError(err).message };
     }
     stopHeartbeat();
-    await reportRefreshOutcome(this.#client, task, outcome);
+    await this.#calls.reportRefreshOutcome({ taskId: task.id, shard: task.shard, tenant: task.tenant, outcome });
   }
 }
