@@ -77,4 +77,4 @@ export type {
 export type { Task, CancellationReason } from "./worker/silo-task.js";
 export { WorkerMetrics } from "./worker/worker-metrics.js";
 export { TaskLeaseLostError, DuplicateTaskDeliveryError } from "./worker/worker-errors.js";
-export type { OtelMeter, OtelCounter, OtelObservableGauge, OtelAttributes } from "./core/otel.js";
+export type { OtelMeter, OtelCounter, OtelObservableGauge, OtelAttributes } from "./core/otel-types.js";

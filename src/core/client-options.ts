@@ -1,4 +1,4 @@
-import type { OtelMeter } from "./otel.js";
+import type { OtelMeter } from "./otel-types.js";
 import type { Protocol } from "./protocol.js";
 import type { ServersOption } from "./server-address.js";
 import type { TopologyStore } from "./topology-store.js";

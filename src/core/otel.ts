@@ -1,32 +1,11 @@
 import type * as OtelApi from "@opentelemetry/api";
 import { SiloValidationError } from "./errors.js";
+import type { OtelCounter, OtelMeter } from "./otel-types.js";
 
 // OpenTelemetry, when the application has `@opentelemetry/api` installed (an optional peer
 // dependency). It is imported lazily, once per process; without it every hook here does nothing.
 // Only Node code paths import this module (platform-node, the SiloWorker), so a Worker bundle of
 // the client never contains it.
-
-/** Attributes of a metric recording. */
-export type OtelAttributes = Record<string, string | number | boolean>;
-
-/** The part of an OpenTelemetry `Counter` silo-edge uses. */
-export interface OtelCounter {
-  add(value: number, attributes?: OtelAttributes): void;
-}
-
-/** The part of an OpenTelemetry `ObservableGauge` silo-edge uses. */
-export interface OtelObservableGauge {
-  addCallback(callback: (result: { observe(value: number, attributes?: OtelAttributes): void }) => void): void;
-}
-
-/**
- * The part of an OpenTelemetry `Meter` (from `@opentelemetry/api`) silo-edge uses; any real
- * `Meter` fits.
- */
-export interface OtelMeter {
-  createCounter(name: string, options?: { description?: string }): OtelCounter;
-  createObservableGauge(name: string, options?: { description?: string }): OtelObservableGauge;
-}
 
 type Api = typeof OtelApi;
 

@@ -1,5 +1,4 @@
 import { createGrpcHttp2Channel } from "../node/grpc-http2-channel.js";
-import { wrongShardRetryCounter } from "./otel.js";
 import { platform as web } from "./platform-web.js";
 import type { Platform, PlatformTransportOptions } from "./protocol.js";
 import { createTraceContextChannel } from "./trace-context-channel.js";
@@ -13,5 +12,4 @@ export const platform: Platform = {
     if (options.protocol !== "grpc") return createTraceContextChannel(web.createChannel(options));
     return createTraceContextChannel(createGrpcHttp2Channel({ baseUrl: options.baseUrl }));
   },
-  wrongShardRetryCounter,
 };

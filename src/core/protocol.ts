@@ -26,6 +26,4 @@ export interface Platform {
   unsupported(protocol: Protocol): string | undefined;
   /** The raw unary channel to one node over `protocol`. */
   createChannel(options: PlatformTransportOptions): UnaryChannel;
-  /** Node only: counts wrong-shard retries in OpenTelemetry (checks the client's `meter` option). */
-  wrongShardRetryCounter?(meter: unknown): () => void;
 }

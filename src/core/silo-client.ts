@@ -1,4 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
+import { clientTelemetry } from "#client-telemetry";
 import { platform } from "#platform";
 import { abortableSleep } from "./abortable-sleep.js";
 import type { CallOptions, SiloClientOptions, TokenOption } from "./client-options.js";
@@ -124,7 +125,6 @@ export class SiloGRPCClient implements JobOperations {
   readonly #headers: Record<string, string>;
   readonly #allowInsecureToken: boolean;
   readonly #source: TopologySource;
-  readonly #countWrongShardRetry: (() => void) | undefined;
   readonly #ownRpcClients = new Map<string, SiloRpcClient>();
   #fixedHeaders: Readonly<Record<string, string>> | undefined;
   /** `#rpcFor` by address, so a warm call builds no URL or cache key. */
@@ -154,7 +154,7 @@ export class SiloGRPCClient implements JobOperations {
     this.#fetch = o.fetch as typeof globalThis.fetch | undefined;
     this.#headers = o.headers === undefined ? {} : checkHeaders("headers", o.headers);
     this.#allowInsecureToken = o.allowInsecureToken === undefined ? false : checkBool("allowInsecureToken", o.allowInsecureToken);
-    this.#countWrongShardRetry = platform.wrongShardRetryCounter?.(o.meter);
+    if (clientTelemetry) clientTelemetry.init(this, o.meter);
     let refreshIntervalMs: number = DEFAULTS.topologyRefreshIntervalMs;
     if (o.shardRouting !== undefined) {
       const r = checkObject("shardRouting", o.shardRouting);
@@ -365,7 +365,7 @@ export class SiloGRPCClient implements JobOperations {
           if (attempt >= this.#maxRetries) throw unreachable(siloErr, verdict, op, address, err);
           if (ce.code === Code.DeadlineExceeded && Date.now() >= deadline) throw siloErr;
           lastError = siloErr;
-          if (ce.code === Code.NotFound) this.#countWrongShardRetry?.();
+          if (clientTelemetry && ce.code === Code.NotFound) clientTelemetry.wrongShardRetry(this);
           markTopologyStale(this.#source.key);
           if (verdict.kind === "redirect") {
             redirectTo = this.#mapAddress(verdict.address);

@@ -1,5 +1,5 @@
 import type { SiloGRPCClient } from "../core/silo-client.js";
-import type { OtelMeter } from "../core/otel.js";
+import type { OtelMeter } from "../core/otel-types.js";
 import type { Task } from "./silo-task.js";
 
 /** What a `SiloWorker` handler returns: the attempt's outcome. */

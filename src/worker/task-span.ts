@@ -1,4 +1,5 @@
-import { openTelemetry, type OtelAttributes } from "../core/otel.js";
+import { openTelemetry } from "../core/otel.js";
+import type { OtelAttributes } from "../core/otel-types.js";
 
 /** One task's `silo.task.lifecycle` span, or nothing when OpenTelemetry is not installed. */
 export interface TaskSpan {

@@ -1,4 +1,4 @@
-import type { OtelAttributes, OtelCounter, OtelMeter, OtelObservableGauge } from "../core/otel.js";
+import type { OtelAttributes, OtelCounter, OtelMeter, OtelObservableGauge } from "../core/otel-types.js";
 
 const NOOP_COUNTER: OtelCounter = { add: () => undefined };
 const NOOP_GAUGE: OtelObservableGauge = { addCallback: () => undefined };
