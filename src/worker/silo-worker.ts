@@ -51,6 +51,17 @@ function isLeaseGone(err: unknown): boolean {
   return text.includes("lease not found") || text.includes("lease owner mismatch");
 }
 
+/**
+ * The handler's return value as an outcome: an outcome object as it is, anything else as the
+ * success result (upstream's client would report such a value as `cancelled`).
+ */
+function asOutcome(value: unknown): TaskOutcome<unknown> {
+  const type = (value as { type?: unknown } | null)?.type;
+  if (typeof value === "object" && value !== null && (type === "success" || type === "cancelled")) return value as TaskOutcome<unknown>;
+  if (type === "failure" && typeof (value as { code?: unknown }).code === "string") return value as TaskOutcome<unknown>;
+  return { type: "success", result: value };
+}
+
 function asError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
 }
@@ -346,7 +357,7 @@ export class SiloWorker<Payload = unknown, Metadata extends Record<string, strin
       ? { type: "cancelled" }
       : threw
         ? { type: "failure", code: HANDLER_ERROR, data: serializeError(thrown) as Record<string, unknown> }
-        : (outcome as TaskOutcome<unknown>);
+        : asOutcome(outcome);
     await this.#calls.reportOutcome({ taskId: task.id, shard: task.shard, tenant: task.tenantId, outcome: report });
   }
 
