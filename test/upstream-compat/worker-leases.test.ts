@@ -5,9 +5,9 @@ import { SiloWorker, TaskLeaseLostError, type RefreshTaskContext } from "silo-ed
 import { deferred, sleep, startCluster, uniqueGroup, waitFor, waitForStatus } from "./worker-harness.js";
 
 describe("SiloWorker lost leases (upstream typescript_client/src/worker.ts)", () => {
-  it("aborts the handler's signal, passes TaskLeaseLostError to onError, reports nothing, and the retry runs", async () => {
-    // Leases of 300 ms and heartbeats every 700 ms: the first heartbeat finds the lease reaped.
-    const { server, client } = await startCluster({ leaseMs: 300 });
+  it("aborts the handler's signal, passes TaskLeaseLostError to onError, reports nothing, and the retry runs", { timeout: 30_000 }, async () => {
+    // Leases of 600 ms and heartbeats every 1.5 s: the first heartbeat finds the lease reaped.
+    const { server, client } = await startCluster({ leaseMs: 600 });
     try {
       const taskGroup = uniqueGroup();
       const errors: Array<{ error: Error; taskId?: string }> = [];
@@ -17,7 +17,7 @@ describe("SiloWorker lost leases (upstream typescript_client/src/worker.ts)", ()
         workerId: "lease-loser",
         taskGroup,
         pollIntervalMs: 10,
-        heartbeatIntervalMs: 700,
+        heartbeatIntervalMs: 1_500,
         onError: (error, ctx) => errors.push({ error, taskId: ctx?.taskId }),
         handler: async ({ task, cancellationSignal }) => {
           if (task.attemptNumber === 1) {

@@ -212,8 +212,8 @@ describe("SiloWorker running tasks (upstream typescript_client/src/worker.ts)", 
     expect(cluster.server.rpcCounts().Heartbeat).toBe(after);
   });
 
-  it("heartbeats a task while it waits in the queue, so a wait longer than the lease does not lose it", async () => {
-    const { server, client: c } = await startCluster({ leaseMs: 400 });
+  it("heartbeats a task while it waits in the queue, so a wait longer than the lease does not lose it", { timeout: 30_000 }, async () => {
+    const { server, client: c } = await startCluster({ leaseMs: 1_500 });
     try {
       const taskGroup = uniqueGroup();
       const worker = new SiloWorker<{ n: number }>({
@@ -222,9 +222,9 @@ describe("SiloWorker running tasks (upstream typescript_client/src/worker.ts)", 
         taskGroup,
         maxConcurrentTasks: 1,
         pollIntervalMs: 10,
-        heartbeatIntervalMs: 50,
+        heartbeatIntervalMs: 100,
         handler: async ({ task }) => {
-          if (task.payload.n === 1) await sleep(1_000);
+          if (task.payload.n === 1) await sleep(3_500);
           return { type: "success", result: task.payload.n };
         },
       });
@@ -234,7 +234,7 @@ describe("SiloWorker running tasks (upstream typescript_client/src/worker.ts)", 
       const done = await waitForStatus(c, second.id, "Succeeded");
       await waitForStatus(c, first.id, "Succeeded");
       await worker.stop();
-      // One attempt each: no lease ran out while the second task sat queued for a second.
+      // One attempt each: no lease ran out while the second task sat queued for over two leases.
       expect(done.attempts).toHaveLength(1);
     } finally {
       await server.close();
