@@ -8,13 +8,11 @@ import { workerCalls, type RefreshOutcome, type WorkerCalls } from "./silo-worke
 import type { RefreshHandler, RefreshTask, RefreshTaskContext, SiloWorkerOptions, TaskContext, TaskHandler, TaskOutcome } from "./silo-worker-types.js";
 import { createTaskSpan, type TaskSpan } from "./task-span.js";
 import { TaskQueue } from "./task-queue.js";
-import { PAYLOAD_NOT_DECODABLE } from "./task-outcome.js";
+import { HANDLER_ERROR, PAYLOAD_NOT_DECODABLE } from "./task-outcome.js";
 import { DuplicateTaskDeliveryError, TaskLeaseLostError } from "./worker-errors.js";
 import { WorkerMetrics } from "./worker-metrics.js";
 import { MAX_TIMER_MS } from "./worker-options.js";
 
-/** Failure code of an attempt whose handler threw. */
-export const HANDLER_ERROR = "HANDLER_ERROR";
 /** Failure code of a refresh whose handler threw. */
 export const REFRESH_HANDLER_ERROR = "REFRESH_HANDLER_ERROR";
 
@@ -306,14 +304,13 @@ export class SiloWorker<Payload = unknown, Metadata extends Record<string, strin
 
     // Heartbeats start at delivery, also while the task waits in the queue, and run inside the
     // task's span so their RPCs join its trace.
-    let interval: ReturnType<typeof setInterval> | undefined = undefined;
-    const stopHeartbeat = (): void => clearInterval(interval);
-    interval = setInterval(
+    const interval = setInterval(
       span.bind(() => {
         this.#heartbeat(execution, stopHeartbeat).catch((err: unknown) => this.#onError(asError(err), { taskId: task.id }));
       }),
       this.#heartbeatIntervalMs,
     );
+    const stopHeartbeat = (): void => clearInterval(interval);
     this.#heartbeats.set(task.id, interval);
 
     this.#queue
