@@ -6,6 +6,9 @@ import { defineConfig } from "vitest/config";
 // Vitest also hands these to Node as --conditions, so no "import" here: with it, CommonJS
 // packages that `require` a dual package (Express 5's router and is-promise) get its ESM build.
 const node = ["source", ...defaultServerConditions];
+// OpenTelemetry's packages map "module" to ESM builds with extensionless imports, which Node
+// cannot load; their tests run without that condition.
+const otel = node.filter((c) => c !== "module");
 // What a Worker or browser bundle resolves: the fetch-only platform, gRPC-web by default.
 const web = ["source", "worker", ...defaultClientConditions];
 
@@ -19,7 +22,13 @@ export default defineConfig({
         extends: true,
         resolve: { conditions: node },
         ssr: { resolve: { conditions: node, externalConditions: ["source"] } },
-        test: { name: "node", include: ["test/**/*.test.ts"], exclude: ["test/web/**"], sequence: { groupOrder: 0 } },
+        test: { name: "node", include: ["test/**/*.test.ts"], exclude: ["test/web/**", "test/otel/**"], sequence: { groupOrder: 0 } },
+      },
+      {
+        extends: true,
+        resolve: { conditions: otel },
+        ssr: { resolve: { conditions: otel, externalConditions: ["source"] } },
+        test: { name: "otel", include: ["test/otel/**/*.test.ts"], sequence: { groupOrder: 0 } },
       },
       {
         // The guide's examples again, as a Worker would run them: over gRPC-web and fetch.

@@ -30,7 +30,6 @@ export type {
   GubernatorRateLimit,
   Limit,
   RawTask,
-  Task,
   RefreshTask,
   LeaseTaskOptions,
   LeaseTasksOptions,
@@ -101,3 +100,14 @@ export { fromHeader, fromSubdomain, fromRouteParam, fromQueryParam, fromJwtClaim
 export type { TenantResolver, TenantValue, FromSubdomainOptions } from "./core/tenant-resolvers.js";
 export { clientFromEnv, clientOptionsFromEnv } from "./core/env-config.js";
 export type { SiloEnv, SiloClientOption, EnvSource } from "./core/env-config.js";
+export { SiloWorker } from "./worker/silo-worker.js";
+export type {
+  SiloWorkerOptions,
+  TaskContext,
+  TaskHandler,
+  RefreshTaskContext,
+  RefreshHandler,
+} from "./worker/silo-worker-types.js";
+export type { Task, CancellationReason } from "./worker/silo-task.js";
+export { WorkerMetrics } from "./worker/worker-metrics.js";
+export type { OtelMeter, OtelCounter, OtelObservableGauge, OtelAttributes } from "./core/otel-types.js";

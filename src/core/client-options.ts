@@ -1,3 +1,4 @@
+import type { OtelMeter } from "./otel-types.js";
 import type { Protocol } from "./protocol.js";
 import type { ServersOption } from "./server-address.js";
 import type { TopologyStore } from "./topology-store.js";
@@ -49,10 +50,10 @@ export interface SiloGRPCClientOptions {
    */
   rpcOptions?: RpcOptionsLike | (() => RpcOptionsLike | undefined);
   /**
-   * An OpenTelemetry `Meter` for the client's metrics. Stored as given; without it, no metrics.
-   * Default: none.
+   * OpenTelemetry Meter for the client's metric (`silo.client.wrong_shard_retries`), on Node.
+   * Default: meter `silo-client` of the global MeterProvider when `@opentelemetry/api` is installed.
    */
-  meter?: object;
+  meter?: OtelMeter;
   /** fetch used by the fetch-based protocols. Default: `globalThis.fetch`. */
   fetch?: typeof globalThis.fetch;
   /** Headers sent with every RPC. Default: none. */

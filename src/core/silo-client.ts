@@ -1,4 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
+import { clientTelemetry } from "#client-telemetry";
 import { platform } from "#platform";
 import { abortableSleep } from "./abortable-sleep.js";
 import type { CallOptions, RpcOptionsLike, SiloGRPCClientOptions, TokenOption } from "./client-options.js";
@@ -186,6 +187,7 @@ export class SiloGRPCClient implements JobOperations {
     this.#headers = o.headers === undefined ? {} : checkHeaders("headers", o.headers);
     this.#allowInsecureToken = o.allowInsecureToken === undefined ? false : checkBool("allowInsecureToken", o.allowInsecureToken);
     this.#maxReceiveMessageBytes = o.maxReceiveMessageBytes === undefined ? undefined : checkInt("maxReceiveMessageBytes", o.maxReceiveMessageBytes, 1, Number.MAX_SAFE_INTEGER);
+    if (clientTelemetry) clientTelemetry.init(this, o.meter);
     let refreshIntervalMs: number = DEFAULTS.topologyRefreshIntervalMs;
     let maxRetries: number = DEFAULTS.maxRetries;
     let retryDelayMs: number = DEFAULTS.retryDelayMs;
@@ -461,6 +463,7 @@ export class SiloGRPCClient implements JobOperations {
           if (attempt >= this.#maxRetries) throw unreachable(siloErr, verdict, op, address, err, ambiguous);
           if (ce.code === Code.DeadlineExceeded && Date.now() >= deadline) throw siloErr;
           lastError = siloErr;
+          if (clientTelemetry && ce.code === Code.NotFound) clientTelemetry.wrongShardRetry(this);
           markTopologyStale(this.#source.key);
           if (verdict.kind === "redirect") {
             // Followed only to a node the configured servers' topology names (refreshed first when

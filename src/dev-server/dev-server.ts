@@ -67,6 +67,8 @@ export interface DevServerOptions {
   log?: (line: string) => void;
   /** Limits of the Query RPC (statement timeout, concurrent statements per shard, result size). Default: the stock server's. */
   query?: QueryOptions;
+  /** Test hook: sees every RPC's method name and request headers, before auth. Default: none. */
+  onRequest?: (call: { node: number; method: string; headers: Headers }) => void;
 }
 
 /** A running dev server and its test hooks. */
@@ -132,6 +134,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     gubernator: gubernatorMode = "built-in",
     maxBodyBytes = DEFAULT_MAX_BODY_BYTES,
     log = () => undefined,
+    onRequest,
   } = options;
   validateOptions({ port, nodeCount, shardCount, leaseMs, maxBodyBytes, token, reaperIntervalMs, clock, gubernatorMode });
   const query = resolveQueryOptions(options.query);
@@ -156,6 +159,10 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     const interceptors: Interceptor[] = [
       createSafetyInterceptor(log),
       createCountingInterceptor(counts),
+      (next) => (req) => {
+        onRequest?.({ node: identity.index, method: req.method.name, headers: req.header });
+        return next(req);
+      },
       // Read per request, so a test can switch the fault on a live node.
       createFaultInterceptor(
         () => runtime.fault,

@@ -188,7 +188,7 @@ describe("client options", () => {
       rpcOptions: () => ({ meta: { "x-caller": "compat" }, timeout: 2_000 }),
       shardRouting: { maxRetries: 3, retryDelayMs: 100, topologyRefreshIntervalMs: 0, topologyRefreshTimeoutMs: 1_000 },
       addressMap: { "10.0.0.1:7450": "localhost:17450" },
-      meter: { createCounter: () => ({ add: () => undefined }) },
+      meter: { createCounter: () => ({ add: () => undefined }), createObservableGauge: () => ({ addCallback: () => undefined, removeCallback: () => undefined }) },
     };
     const client = new SiloGRPCClient(options);
     expect(client.meter).toBe(options.meter);

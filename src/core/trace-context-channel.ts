@@ -1,0 +1,30 @@
+import { loadOpenTelemetry, openTelemetry, traceContextHeaders } from "./otel.js";
+import type { UnaryBytesOptions, UnaryBytesResponse, UnaryChannel } from "./unary-channel.js";
+
+/** `options` with the active OpenTelemetry context's propagation fields added to its headers. */
+function withTraceContext(options: UnaryBytesOptions): UnaryBytesOptions {
+  const fields = traceContextHeaders();
+  if (!fields) return options;
+  const h = options.headers;
+  const headers: Record<string, string> = {};
+  if (h instanceof Headers) h.forEach((v, k) => (headers[k] = v));
+  else if (h) Object.assign(headers, h);
+  return { ...options, headers: Object.assign(headers, fields) };
+}
+
+/**
+ * Wraps a channel so every call carries the active OpenTelemetry trace context, injected through
+ * the global propagator, as the upstream client's interceptor does. The first call waits for the
+ * one-time import of `@opentelemetry/api`; without it calls pass through unchanged.
+ */
+export function createTraceContextChannel(channel: UnaryChannel): UnaryChannel {
+  const call =
+    (method: "unaryBytes" | "unaryFrame") =>
+    (path: string, body: Uint8Array, options: UnaryBytesOptions): Promise<UnaryBytesResponse> => {
+      const api = openTelemetry();
+      if (api === null) return channel[method](path, body, options);
+      if (api === undefined) return loadOpenTelemetry().then(() => channel[method](path, body, withTraceContext(options)));
+      return channel[method](path, body, withTraceContext(options));
+    };
+  return { unaryBytes: call("unaryBytes"), unaryFrame: call("unaryFrame") };
+}

@@ -1,0 +1,130 @@
+// A server never delivers a running task twice on its own, so the duplicate comes from the
+// network: the client's fetch replays one LeaseTasks answer (a proxy retrying a response is the
+// real-world case). Everything else is the real dev server. Upstream: typescript_client/src/worker.ts
+// drops such a delivery and reports DuplicateTaskDeliveryError.
+import { MeterProvider, MetricReader, type DataPoint } from "@opentelemetry/sdk-metrics";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DuplicateTaskDeliveryError, SiloGRPCClient, SiloWorker } from "silo-edge";
+import { startDevServer, type DevServer } from "silo-edge/dev";
+import { decodeLeaseTasksResponse } from "../../src/core/wire/worker-messages.js";
+import { deferred, uniqueGroup, waitFor } from "../worker/harness.js";
+
+class TestReader extends MetricReader {
+  protected async onForceFlush(): Promise<void> {}
+  protected async onShutdown(): Promise<void> {}
+}
+
+async function counterValue(reader: TestReader, name: string): Promise<{ value: number; attributes: unknown } | undefined> {
+  const { resourceMetrics } = await reader.collect();
+  for (const scope of resourceMetrics.scopeMetrics) {
+    for (const metric of scope.metrics) {
+      if (metric.descriptor.name !== name) continue;
+      const point = metric.dataPoints[0] as DataPoint<number> | undefined;
+      return point && { value: point.value, attributes: point.attributes };
+    }
+  }
+  return undefined;
+}
+
+/** A client whose fetch answers the next LeaseTasks call once with the first answer `pick` chooses. */
+function replayingClient(servers: string[], pick: (body: Uint8Array) => boolean): SiloGRPCClient {
+  let saved: { body: Uint8Array; headers: Headers } | undefined;
+  let replayed = false;
+  return new SiloGRPCClient({
+    servers,
+    useTls: false,
+    protocol: "connect",
+    fetch: async (input, init) => {
+      const url = String(input instanceof Request ? input.url : input);
+      if (url.endsWith("/LeaseTasks") && saved && !replayed) {
+        replayed = true;
+        return new Response(saved.body.slice(), { status: 200, headers: saved.headers });
+      }
+      const res = await fetch(input, init);
+      if (!url.endsWith("/LeaseTasks") || saved || res.status !== 200) return res;
+      const body = new Uint8Array(await res.arrayBuffer());
+      if (pick(body)) saved = { body, headers: new Headers(res.headers) };
+      return new Response(body.slice(), { status: res.status, headers: res.headers });
+    },
+  });
+}
+
+describe("SiloWorker duplicate deliveries", () => {
+  let server: DevServer;
+  beforeAll(async () => {
+    server = await startDevServer({ port: 0 });
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  it("runs a task delivered twice only once, reports the duplicate to onError and counts it", async () => {
+    const client = replayingClient(server.addresses, (body) => decodeLeaseTasksResponse(body).tasks.length > 0);
+    const reader = new TestReader();
+    const meter = new MeterProvider({ readers: [reader] }).getMeter("test");
+    const taskGroup = uniqueGroup();
+    const release = deferred();
+    const runs: string[] = [];
+    const errors: Array<{ error: Error; taskId?: string }> = [];
+    const worker = new SiloWorker({
+      client,
+      workerId: "dup",
+      taskGroup,
+      pollIntervalMs: 10,
+      meter,
+      onError: (error, ctx) => errors.push({ error, taskId: ctx?.taskId }),
+      handler: async ({ task }) => {
+        runs.push(task.id);
+        await release.promise;
+        return { type: "success", result: null };
+      },
+    });
+    worker.start();
+    const handle = await client.enqueue({ taskGroup, payload: {} });
+    await waitFor(() => errors.length > 0, { what: "the duplicate" });
+    release.resolve();
+    await waitFor(async () => String(await client.getJobStatus(handle.id)).toLowerCase() === "succeeded", { what: "the job to succeed" });
+    await worker.stop();
+    expect(runs).toHaveLength(1);
+    const err = errors[0]!.error as DuplicateTaskDeliveryError;
+    expect(err).toBeInstanceOf(DuplicateTaskDeliveryError);
+    expect(err.code).toBe("SILO_DUPLICATE_TASK_DELIVERY");
+    expect([err.taskId, err.jobId, errors[0]!.taskId]).toEqual([runs[0], handle.id, runs[0]]);
+    expect(await counterValue(reader, "silo.worker.duplicate_task_deliveries")).toEqual({ value: 1, attributes: { task_group: taskGroup } });
+  });
+
+  it("drops a second delivery of a refresh task that is still running", async () => {
+    const client = replayingClient(server.addresses, (body) => decodeLeaseTasksResponse(body).refreshTasks.length > 0);
+    const taskGroup = uniqueGroup();
+    const release = deferred();
+    const refreshes: string[] = [];
+    const errors: Error[] = [];
+    const worker = new SiloWorker({
+      client,
+      workerId: "dup-refresh",
+      taskGroup,
+      pollIntervalMs: 10,
+      onError: (error) => errors.push(error),
+      handler: async () => ({ type: "success", result: null }),
+      refreshHandler: async ({ task }) => {
+        refreshes.push(task.id);
+        await release.promise;
+        return 2;
+      },
+    });
+    worker.start();
+    await client.enqueue({
+      taskGroup,
+      payload: {},
+      limits: [{ type: "floatingConcurrency", key: "dup-quota", defaultMaxConcurrency: 1, refreshIntervalMs: 50 }],
+    });
+    await waitFor(() => errors.length > 0, { what: "the duplicate refresh" });
+    release.resolve();
+    await worker.stop();
+    const err = errors[0] as DuplicateTaskDeliveryError;
+    expect(err).toBeInstanceOf(DuplicateTaskDeliveryError);
+    expect(err.taskId).toBe(refreshes[0]);
+    expect(err.jobId).toBeUndefined();
+    expect(refreshes.filter((id) => id === refreshes[0])).toHaveLength(1);
+  });
+});
