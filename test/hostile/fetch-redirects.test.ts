@@ -49,7 +49,7 @@ describe.each<Protocol>(["grpc-web", "connect"])("a %s server that redirects", (
 
     expect(outcome).toBeInstanceOf(SiloError);
     expect((outcome as SiloError).code).toBe("SILO_GRPC_ERROR");
-    expect((outcome as SiloError).grpcCode).toBe("INTERNAL");
+    expect((outcome as SiloError).grpcCode).toBe("UNKNOWN");
     expect((outcome as SiloError).message).toContain(`HTTP ${status} to http://${elsewhere.address}/`);
     expect((outcome as SiloError).message).toContain("does not follow");
     expect((outcome as SiloError).message).not.toContain(SECRET);
