@@ -4,7 +4,7 @@
 // Choice: everything is bundled, node_modules included, on both sides (the shape of a Lambda
 // deployed with esbuild), so neither side pays for module resolution across hundreds of
 // node_modules files while the other does not. Our package is bundled from src/ through the
-// `source` condition; `node` selects the Node platform build.
+// `silo-edge-source` condition; `node` selects the Node platform build.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -30,7 +30,7 @@ export async function bundleChildren(): Promise<ChildBundles> {
     platform: "node",
     format: "esm",
     target: "node20",
-    conditions: ["source", "node"],
+    conditions: ["silo-edge-source", "node"],
     minify: false,
     // CommonJS dependencies (grpc-js, protobufjs) call require() for Node built-ins.
     banner: { js: "import { createRequire as __silo_bench_cr } from 'node:module'; const require = __silo_bench_cr(import.meta.url);" },
