@@ -47,8 +47,6 @@ export { clearTopologyCache } from "./core/topology-cache.js";
 export type { Protocol } from "./core/protocol.js";
 export type { ServerAddress, ServersOption } from "./core/server-address.js";
 export { encodePayload, decodePayload } from "./core/payload-codec.js";
-export { createGrpcWebFetchTransport } from "./core/grpc-web-fetch-transport.js";
-export type { GrpcWebFetchTransportOptions } from "./core/grpc-web-fetch-transport.js";
 export { createRequestScope, createScopeFactory, resolveTenant } from "./core/request-scope.js";
 export type {
   SiloScope,

@@ -1,4 +1,4 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError } from "./rpc-error.js";
 
 /**
  * Stable error codes. Branch on `error.code`, not on messages or class names: codes never change

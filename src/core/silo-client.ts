@@ -1,4 +1,4 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError } from "./rpc-error.js";
 import { platform } from "#platform";
 import { abortableSleep } from "./abortable-sleep.js";
 import type { CallOptions, SiloClientOptions, TokenOption } from "./client-options.js";

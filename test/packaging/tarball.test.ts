@@ -13,6 +13,7 @@ import { withSilo, siloMiddy, type SiloContext } from "silo-edge/lambda";
 import { createWorker, drainTasks } from "silo-edge/worker";
 import { createFileTopologyStore, createGrpcHttp2Transport } from "silo-edge/node";
 import { startDevServer, type DevServer } from "silo-edge/dev";
+import { createGrpcWebFetchTransport } from "silo-edge/connect";
 import { Hono } from "hono";
 import express from "express";
 import middy from "@middy/core";
@@ -62,6 +63,7 @@ export const worker = createWorker<{ n: number }>({ client, taskGroup: "orders",
 export const drain = (): Promise<unknown> => drainTasks({ client, taskGroup: "orders", handler: () => null, budgetMs: 1_000 });
 export const transport = createGrpcHttp2Transport({ baseUrl: "http://127.0.0.1:7450" });
 export const devServer: Promise<DevServer> = startDevServer({ port: 0 });
+export const webTransport = createGrpcWebFetchTransport({ baseUrl: "http://127.0.0.1:7450" });
 `;
 
 // node16 checks every declaration file (ours and our dependencies'); bundler is the usual
