@@ -58,6 +58,8 @@ export type {
   SiloScopeFactory,
 } from "./core/request-scope.js";
 export type { SiloRequestView } from "./core/request-view.js";
+export { siloHttpError } from "./core/http-error.js";
+export type { SiloErrorResponse, SiloErrorResponseHandler } from "./core/http-error.js";
 export { fromHeader, fromSubdomain, fromRouteParam, fromQueryParam, fromJwtClaim, fixedTenant, firstOf } from "./core/tenant-resolvers.js";
 export type { TenantResolver, TenantValue, FromSubdomainOptions } from "./core/tenant-resolvers.js";
 export { clientFromEnv, clientOptionsFromEnv } from "./core/env-config.js";

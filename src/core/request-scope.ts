@@ -8,6 +8,7 @@ import type { SiloRequestView } from "./request-view.js";
 import type { SiloGRPCClient } from "./silo-client.js";
 import type { TenantResolver } from "./tenant-resolvers.js";
 import { checkBool, checkJobId, checkKnownKeys, checkObject, checkTenant } from "./validation.js";
+import type { SiloErrorResponseHandler } from "./http-error.js";
 
 /** What `onError` receives when a background enqueue fails. */
 export interface BackgroundEnqueueFailure {
@@ -81,6 +82,12 @@ export interface SiloAdapterOptions<Raw = unknown> {
    * with the job id and tenant. Errors thrown here are logged, never rethrown.
    */
   onError?: (failure: BackgroundEnqueueFailure) => void | Promise<void>;
+  /**
+   * Changes how a `SiloError` thrown by the handler is answered over HTTP: receives the error and
+   * the default answer from the table in core/http-error.ts (400, 503 with Retry-After, 413, 429,
+   * 500) and returns the answer to send, or `undefined` to keep the default. Default: the table.
+   */
+  errorResponse?: SiloErrorResponseHandler;
 }
 
 /** What an adapter knows about one request, beyond its view. */
@@ -105,7 +112,7 @@ export interface SiloScopeFactory<Raw> {
   scopeFor(view: SiloRequestView<Raw>, context?: RequestContext): Promise<ScopeOutcome>;
 }
 
-const OPTION_KEYS = ["client", "tenant", "required", "onError"] as const;
+const OPTION_KEYS = ["client", "tenant", "required", "onError", "errorResponse"] as const;
 
 /**
  * Checks an adapter's options and prepares its client. With `envPerRequest` (Hono, whose bindings
@@ -124,6 +131,9 @@ export function createScopeFactory<Raw>(
   }
   checkBool("required", required);
   if (typeof onError !== "function") throw new SiloValidationError("onError", "must be a function");
+  if (options.errorResponse !== undefined && typeof options.errorResponse !== "function") {
+    throw new SiloValidationError("errorResponse", "must be a function ({ error, response }) => response | undefined");
+  }
   if (required && resolver === undefined) {
     throw new SiloValidationError("tenant", "is needed with required: true (otherwise every request would be rejected)");
   }
@@ -166,6 +176,12 @@ export interface RequestScopeOptions extends Omit<RequestContext, "env"> {
   tenant: string | undefined;
   /** See `SiloAdapterOptions.onError`. Default: `console.error`. */
   onError?: (failure: BackgroundEnqueueFailure) => void | Promise<void>;
+  /**
+   * Changes how a `SiloError` thrown by the handler is answered over HTTP: receives the error and
+   * the default answer from the table in core/http-error.ts (400, 503 with Retry-After, 413, 429,
+   * 500) and returns the answer to send, or `undefined` to keep the default. Default: the table.
+   */
+  errorResponse?: SiloErrorResponseHandler;
 }
 
 /** The scope of one request, for a tenant resolved already. */
