@@ -89,7 +89,7 @@ let consumer: Consumer;
 
 beforeAll(async () => {
   consumer = await createConsumer();
-}, 120_000);
+}, 180_000);
 
 describe("the packed tarball, installed into a fresh ESM project", () => {
   it("installs with --engine-strict on this Node without a single warning", () => {
@@ -151,7 +151,7 @@ describe("the packed tarball, installed into a fresh ESM project", () => {
     for (const entry of ENTRY_POINTS) expect(EVERY_ENTRY).toContain(`from "${entry}"`);
     const result = await typecheck(consumer, tsconfig).catch((err: { stdout?: string; message: string }) => ({ stdout: err.stdout ?? err.message, stderr: "" }));
     expect(result.stdout).toBe("");
-  }, 60_000);
+  }, 120_000);
 
   it("runs the README's snippet against the dev server from the installed package", async () => {
     // The snippet starts with its import; the rest runs between starting and stopping a server.
