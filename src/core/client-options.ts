@@ -1,3 +1,4 @@
+import type { SiloTlsOptions } from "./tls-options.js";
 import type { Protocol } from "./protocol.js";
 import type { ServersOption } from "./server-address.js";
 import type { TopologyStore } from "./topology-store.js";
@@ -52,6 +53,12 @@ export interface SiloClientOptions {
    * read it. Default false: such a client throws `SiloValidationError` for `token`.
    */
   allowInsecureToken?: boolean;
+  /**
+   * TLS settings of the Node gRPC transport: `ca` (trust a private CA), `cert` and `key` (mutual
+   * TLS), `servername` (the name the server's certificate must carry). Setting it turns TLS on.
+   * Default: Node's trusted roots, no client certificate, the server's host name.
+   */
+  tls?: SiloTlsOptions;
 }
 
 /** Options of a single call. */

@@ -1,3 +1,4 @@
+import type { SiloTlsOptions } from "./tls-options.js";
 import type { UnaryChannel } from "./unary-channel.js";
 
 /**
@@ -16,6 +17,8 @@ export interface PlatformTransportOptions {
   protocol: Protocol;
   /** fetch implementation for the fetch-based protocols. Default: `globalThis.fetch`. */
   fetch?: typeof globalThis.fetch;
+  /** TLS settings of the Node gRPC transport. Default: Node's. */
+  tls?: SiloTlsOptions;
 }
 
 /** The part of a runtime that differs between Node and fetch-only runtimes. */

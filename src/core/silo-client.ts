@@ -23,6 +23,7 @@ import { createSiloRpc, type SiloRpc } from "./silo-rpc.js";
 import { hashTenantCached } from "./tenant-hash.js";
 import { Topology, type ShardRoute } from "./topology.js";
 import { currentTopology, markTopologyStale, peekTopology, refreshTopology, type TopologySource } from "./topology-cache.js";
+import { checkTlsOptions, type SiloTlsOptions } from "./tls-options.js";
 import { checkBool, checkCallOptions, checkHeaders, checkInt, checkJobId, checkKnownKeys, checkObject, checkSignal, checkTenant } from "./validation.js";
 
 /** The RPCs of one node: the generated Connect client's methods, on the hand-written codec. */
@@ -61,6 +62,7 @@ const CLIENT_KEYS = [
   "fetch",
   "headers",
   "allowInsecureToken",
+  "tls",
 ] as const;
 
 /** RPC clients shared by every SiloGRPCClient of the process, keyed by protocol and URL. */
@@ -114,6 +116,7 @@ function classify(err: ConnectError): Verdict {
 export class SiloGRPCClient implements JobOperations {
   readonly #servers: readonly string[];
   readonly #useTls: boolean;
+  readonly #tls: SiloTlsOptions | undefined;
   readonly #token: TokenOption | undefined;
   readonly #protocol: Protocol;
   readonly #addressMap: ((advertised: string) => string) | undefined;
@@ -134,7 +137,10 @@ export class SiloGRPCClient implements JobOperations {
     this.#servers = parseServers(o.servers);
     // TLS unless every server is on this machine, where nothing on the network can read the
     // traffic and a local Silo (or the dev server) speaks plaintext.
-    this.#useTls = o.useTls === undefined ? !this.#servers.every(isLoopbackAddress) : checkBool("useTls", o.useTls);
+    // TLS options mean TLS, even to loopback (a local TLS proxy or a tunnel).
+    this.#tls = checkTlsOptions(o.tls);
+    this.#useTls = o.useTls === undefined ? this.#tls !== undefined || !this.#servers.every(isLoopbackAddress) : checkBool("useTls", o.useTls);
+    if (this.#tls !== undefined && !this.#useTls) throw new SiloValidationError("tls", "needs useTls: true (or leave useTls out)");
     if (o.token !== undefined && typeof o.token !== "function" && (typeof o.token !== "string" || o.token === "")) {
       throw new SiloValidationError("token", "must be a non-empty string or a function returning one");
     }
@@ -145,6 +151,9 @@ export class SiloGRPCClient implements JobOperations {
     this.#protocol = (o.protocol as Protocol | undefined) ?? platform.defaultProtocol;
     const unsupported = platform.unsupported(this.#protocol);
     if (unsupported) throw new SiloValidationError("protocol", unsupported);
+    if (this.#tls !== undefined && this.#protocol !== "grpc") {
+      throw new SiloValidationError("tls", `applies to protocol "grpc" (Node's HTTP/2 transport) only; with "${this.#protocol}", configure TLS on the fetch you pass`);
+    }
     this.#addressMap = toAddressMap(o.addressMap);
     this.#maxRetries = o.maxRetries === undefined ? DEFAULTS.maxRetries : checkInt("maxRetries", o.maxRetries, 0, 100);
     this.#timeoutMs = o.timeoutMs === undefined ? DEFAULTS.timeoutMs : checkInt("timeoutMs", o.timeoutMs, 1, 2 ** 31 - 1);
@@ -256,14 +265,22 @@ export class SiloGRPCClient implements JobOperations {
   #rpcFor(address: string): SiloRpcClient {
     const known = this.#rpcByAddress.get(address);
     if (known !== undefined) return known;
-    const own = this.#fetch !== undefined;
+    // A client with its own fetch or TLS settings shares its connections with nobody.
+    const own = this.#fetch !== undefined || this.#tls !== undefined;
     const cache = own ? this.#ownRpcClients : sharedRpcClients;
     const baseUrl = `${this.#useTls ? "https" : "http"}://${address}`;
     const key = `${this.#protocol} ${baseUrl}`;
     let client = cache.get(key);
     if (!client) {
       this.#checkTokenTransport(address, "the cluster topology");
-      client = createSiloRpc(platform.createChannel({ baseUrl, protocol: this.#protocol, ...(own ? { fetch: this.#fetch! } : {}) }));
+      client = createSiloRpc(
+        platform.createChannel({
+          baseUrl,
+          protocol: this.#protocol,
+          ...(this.#fetch !== undefined ? { fetch: this.#fetch } : {}),
+          ...(this.#tls !== undefined ? { tls: this.#tls } : {}),
+        }),
+      );
       cache.set(key, client);
     }
     this.#rpcByAddress.set(address, client);
