@@ -6,6 +6,7 @@ export { JobHandle } from "./core/job-handle.js";
 export type { AwaitResultOptions } from "./core/job-handle.js";
 export type { SiloClientOptions, CallOptions, TokenOption } from "./core/client-options.js";
 export type { EnqueueOptions } from "./core/enqueue-options.js";
+export type { EnqueueManyOptions, EnqueueManyResult } from "./core/enqueue-many.js";
 export { DEFAULT_PRIORITY } from "./core/enqueue-options.js";
 export { JobStatus, AttemptStatus, GubernatorAlgorithm } from "./core/job-types.js";
 export type {

@@ -24,6 +24,7 @@ import { hashTenantCached } from "./tenant-hash.js";
 import { Topology, type ShardRoute } from "./topology.js";
 import { currentTopology, markTopologyStale, peekTopology, refreshTopology, type TopologySource } from "./topology-cache.js";
 import { checkTlsOptions, type SiloTlsOptions } from "./tls-options.js";
+import { enqueueMany, type EnqueueManyOptions, type EnqueueManyResult } from "./enqueue-many.js";
 import { checkBool, checkCallOptions, checkHeaders, checkInt, checkJobId, checkKnownKeys, checkObject, checkSignal, checkTenant } from "./validation.js";
 
 /** The RPCs of one node: the generated Connect client's methods, on the hand-written codec. */
@@ -458,6 +459,14 @@ export class SiloGRPCClient implements JobOperations {
       throw err;
     }
     return new JobHandle(this, jobId, tenant);
+  }
+
+  /**
+   * Enqueues many jobs, `concurrency` at a time (default 16), each routed to its tenant's shard
+   * and settled on its own; resolves with one result per job, in input order. See enqueue-many.ts.
+   */
+  enqueueMany(jobs: readonly EnqueueOptions[], options?: EnqueueManyOptions): Promise<EnqueueManyResult[]> {
+    return enqueueMany(this, jobs, options);
   }
 
   /** A handle for an existing job. */
