@@ -5,6 +5,8 @@ export type { SiloRpcClient, AttemptOptions } from "./core/silo-client.js";
 export { JobHandle } from "./core/job-handle.js";
 export type { AwaitResultOptions } from "./core/job-handle.js";
 export type { SiloClientOptions, CallOptions, TokenOption } from "./core/client-options.js";
+export type { SiloLogger, LogFields } from "./core/logger.js";
+export type { SiloTlsOptions, PemInput } from "./core/tls-options.js";
 export type { EnqueueOptions } from "./core/enqueue-options.js";
 export type { EnqueueManyOptions, EnqueueManyResult } from "./core/enqueue-many.js";
 export { DEFAULT_PRIORITY } from "./core/enqueue-options.js";

@@ -1,3 +1,4 @@
+import type { SiloLogger } from "./logger.js";
 import type { SiloTlsOptions } from "./tls-options.js";
 import type { Protocol } from "./protocol.js";
 import type { ServersOption } from "./server-address.js";
@@ -59,6 +60,12 @@ export interface SiloClientOptions {
    * Default: Node's trusted roots, no client certificate, the server's host name.
    */
   tls?: SiloTlsOptions;
+  /**
+   * Receives structured entries about retries, redirects, topology refreshes and failed
+   * background enqueues: `{ debug, info, warn, error }`, each `(fields, message)` (pino's order;
+   * `console` works too). Tokens and header values are never logged. Default: silent.
+   */
+  logger?: SiloLogger;
 }
 
 /** Options of a single call. */

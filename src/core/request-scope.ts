@@ -9,6 +9,7 @@ import type { SiloGRPCClient } from "./silo-client.js";
 import type { TenantResolver } from "./tenant-resolvers.js";
 import { checkBool, checkJobId, checkKnownKeys, checkObject, checkTenant } from "./validation.js";
 import type { SiloErrorResponseHandler } from "./http-error.js";
+import type { SiloLogger } from "./logger.js";
 
 /** What `onError` receives when a background enqueue fails. */
 export interface BackgroundEnqueueFailure {
@@ -125,12 +126,12 @@ export function createScopeFactory<Raw>(
 ): SiloScopeFactory<Raw> {
   const o = checkObject("options", options);
   checkKnownKeys("", o, [...OPTION_KEYS, ...extraKeys]);
-  const { tenant: resolver, required = false, onError = logBackgroundFailure } = options;
+  const { tenant: resolver, required = false, onError } = options;
   if (resolver !== undefined && typeof resolver !== "function") {
     throw new SiloValidationError("tenant", "must be a function of the request, e.g. fromHeader(\"x-tenant-id\")");
   }
   checkBool("required", required);
-  if (typeof onError !== "function") throw new SiloValidationError("onError", "must be a function");
+  if (onError !== undefined && typeof onError !== "function") throw new SiloValidationError("onError", "must be a function");
   if (options.errorResponse !== undefined && typeof options.errorResponse !== "function") {
     throw new SiloValidationError("errorResponse", "must be a function ({ error, response }) => response | undefined");
   }
@@ -151,7 +152,7 @@ export function createScopeFactory<Raw>(
         throw err;
       }
       const client = clientFor(context.env);
-      return { ok: true, scope: createRequestScope({ client, tenant, onError, ...context }) };
+      return { ok: true, scope: createRequestScope({ client, tenant, ...(onError ? { onError } : {}), ...context }) };
     },
   };
 }
@@ -174,7 +175,7 @@ export interface RequestScopeOptions extends Omit<RequestContext, "env"> {
   client: SiloGRPCClient;
   /** The resolved, validated tenant; undefined for the default tenant. */
   tenant: string | undefined;
-  /** See `SiloAdapterOptions.onError`. Default: `console.error`. */
+  /** See `SiloAdapterOptions.onError`. Default: the client's `logger.error`, else `console.error`. */
   onError?: (failure: BackgroundEnqueueFailure) => void | Promise<void>;
   /**
    * Changes how a `SiloError` thrown by the handler is answered over HTTP: receives the error and
@@ -185,7 +186,13 @@ export interface RequestScopeOptions extends Omit<RequestContext, "env"> {
 }
 
 /** The scope of one request, for a tenant resolved already. */
-export function createRequestScope({ client, tenant, waitUntil, deadlineMs, onError = logBackgroundFailure }: RequestScopeOptions): SiloScope {
+export function createRequestScope({
+  client,
+  tenant,
+  waitUntil,
+  deadlineMs,
+  onError = (failure) => logBackgroundFailure(failure, client),
+}: RequestScopeOptions): SiloScope {
   checkTenant("tenant", tenant);
   const cap = <O extends CallOptions>(op: string, options: O | undefined): O | undefined => {
     const remaining = deadlineMs?.();
@@ -260,7 +267,13 @@ export function createRequestScope({ client, tenant, waitUntil, deadlineMs, onEr
 }
 
 /** The default `onError`: never lose a failed background enqueue silently. */
-function logBackgroundFailure({ error, tenant, id }: BackgroundEnqueueFailure): void {
+function logBackgroundFailure({ error, tenant, id }: BackgroundEnqueueFailure, client: SiloGRPCClient): void {
+  // The client's logger when it has one (structured, as a log pipeline wants it), else console.
+  const logger = (client as { logger?: SiloLogger }).logger;
+  if (logger !== undefined) {
+    logger.error({ jobId: id, tenant, code: error.code, error: error.message }, "silo-edge: background enqueue failed");
+    return;
+  }
   console.error(`silo-edge: background enqueue of job ${id}${tenant === undefined ? "" : ` for tenant ${JSON.stringify(tenant)}`} failed: ${error.message}`, error);
 }
 

@@ -25,6 +25,7 @@ import { Topology, type ShardRoute } from "./topology.js";
 import { currentTopology, markTopologyStale, peekTopology, refreshTopology, type TopologySource } from "./topology-cache.js";
 import { checkTlsOptions, type SiloTlsOptions } from "./tls-options.js";
 import { enqueueMany, type EnqueueManyOptions, type EnqueueManyResult } from "./enqueue-many.js";
+import { checkLogger, silentLogger, type SiloLogger } from "./logger.js";
 import { checkBool, checkCallOptions, checkHeaders, checkInt, checkJobId, checkKnownKeys, checkObject, checkSignal, checkTenant } from "./validation.js";
 
 /** The RPCs of one node: the generated Connect client's methods, on the hand-written codec. */
@@ -64,6 +65,7 @@ const CLIENT_KEYS = [
   "headers",
   "allowInsecureToken",
   "tls",
+  "logger",
 ] as const;
 
 /** RPC clients shared by every SiloGRPCClient of the process, keyed by protocol and URL. */
@@ -118,6 +120,8 @@ export class SiloGRPCClient implements JobOperations {
   readonly #servers: readonly string[];
   readonly #useTls: boolean;
   readonly #tls: SiloTlsOptions | undefined;
+  readonly #logger: SiloLogger | undefined;
+  readonly #log: SiloLogger;
   readonly #token: TokenOption | undefined;
   readonly #protocol: Protocol;
   readonly #addressMap: ((advertised: string) => string) | undefined;
@@ -138,6 +142,8 @@ export class SiloGRPCClient implements JobOperations {
     this.#servers = parseServers(o.servers);
     // TLS unless every server is on this machine, where nothing on the network can read the
     // traffic and a local Silo (or the dev server) speaks plaintext.
+    this.#logger = checkLogger(o.logger);
+    this.#log = this.#logger ?? silentLogger;
     // TLS options mean TLS, even to loopback (a local TLS proxy or a tunnel).
     this.#tls = checkTlsOptions(o.tls);
     this.#useTls = o.useTls === undefined ? this.#tls !== undefined || !this.#servers.every(isLoopbackAddress) : checkBool("useTls", o.useTls);
@@ -202,6 +208,11 @@ export class SiloGRPCClient implements JobOperations {
     return this.#protocol;
   }
 
+  /** The `logger` option, when one was given (adapters send background-enqueue failures to it). */
+  get logger(): SiloLogger | undefined {
+    return this.#logger;
+  }
+
   /** The default deadline of each call in ms (`timeoutMs` option). */
   get timeoutMs(): number {
     return this.#timeoutMs;
@@ -235,11 +246,13 @@ export class SiloGRPCClient implements JobOperations {
           const info = await this.#rpcFor(server).getClusterInfo({}, { signal: AbortSignal.timeout(perServerMs), timeoutMs: perServerMs, headers });
           const topology = Topology.fromClusterInfo(info);
           if (topology.shards.length === 0) throw new SiloUnavailableError(`${server} reported no shards`);
+          this.#log.info({ server, shards: topology.shards.length }, "silo-edge: cluster topology refreshed");
           return topology;
         } catch (err) {
           const e = toSiloError(err, `GetClusterInfo at ${server}`);
           if (e.code === "unauthenticated" || e.code === "permission_denied") throw e;
           if (!(err instanceof SiloError) && classify(ConnectError.from(err)).kind === "retry") retryable = true;
+          this.#log.warn({ server, code: e.code, error: e.message }, "silo-edge: GetClusterInfo failed");
           failures.push(e.message);
         }
       }
@@ -383,6 +396,7 @@ export class SiloGRPCClient implements JobOperations {
           markTopologyStale(this.#source.key);
           if (verdict.kind === "redirect") {
             redirectTo = this.#mapAddress(verdict.address);
+            this.#log.debug({ op, shard: shard.id, from: address, to: redirectTo }, "silo-edge: redirected to the shard's owner");
             continue;
           }
           if (verdict.kind === "refresh") {
@@ -393,6 +407,10 @@ export class SiloGRPCClient implements JobOperations {
             await this.refreshTopology().catch(() => undefined);
           }
           const backoff = Math.min(2_000, 50 * 2 ** attempt) * (0.5 + Math.random() / 2);
+          this.#log.warn(
+            { op, shard: shard.id, address, attempt: attempt + 1, code: siloErr.code, backoffMs: Math.round(backoff), error: siloErr.message },
+            verdict.kind === "refresh" ? "silo-edge: topology refreshed, retrying" : "silo-edge: transient failure, reconnecting and retrying",
+          );
           await abortableSleep(Math.min(backoff, Math.max(0, deadline - Date.now())), signal);
         }
       }
