@@ -23,6 +23,7 @@ import { siloHttpError } from "../../src/core/http-error.js";
 import { silo, type SiloVariables } from "../../src/adapters/hono/index.js";
 import { siloErrorHandler, siloMiddleware } from "../../src/adapters/express/index.js";
 import { withSilo } from "../../src/adapters/lambda/index.js";
+import { withSilo as withSiloFetch } from "../../src/adapters/fetch/index.js";
 
 describe("the HTTP answer for each SiloError (one table for every adapter)", () => {
   it.each([
@@ -138,6 +139,17 @@ describe("adapters answering a SiloError from the handler", () => {
     } finally {
       await new Promise((resolve) => listener.close(resolve));
     }
+  });
+
+  it("fetch handlers: 503 with Retry-After, and errorResponse replaces it", async () => {
+    const enqueue = async (_request: Request, silo: import("../../src/index.js").SiloScope): Promise<Response> =>
+      Response.json({ id: (await silo.enqueue({ payload: 1, taskGroup: "orders" })).id }, { status: 202 });
+    const request = (): Request => new Request("http://app.test/orders", { method: "POST", headers: { "x-tenant-id": "acme" } });
+    const res = await withSiloFetch(enqueue, { client: down, tenant: fromHeader("x-tenant-id") })(request());
+    expect(res.status).toBe(503);
+    expect(res.headers.get("retry-after")).toBe("2");
+    const custom = await withSiloFetch(enqueue, { client: down, errorResponse: ({ response }) => ({ ...response, status: 502 }) })(request());
+    expect(custom.status).toBe(502);
   });
 
   const lambdaContext = { getRemainingTimeInMillis: () => 10_000 } as unknown as LambdaContext;

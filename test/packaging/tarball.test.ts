@@ -14,6 +14,7 @@ import { createWorker, drainTasks } from "silo-edge/worker";
 import { createFileTopologyStore, createGrpcHttp2Transport } from "silo-edge/node";
 import { startDevServer, type DevServer } from "silo-edge/dev";
 import { createGrpcWebFetchTransport } from "silo-edge/connect";
+import { withSilo as withSiloFetch } from "silo-edge/fetch";
 import { Hono } from "hono";
 import express from "express";
 import middy from "@middy/core";
@@ -64,6 +65,11 @@ export const drain = (): Promise<unknown> => drainTasks({ client, taskGroup: "or
 export const transport = createGrpcHttp2Transport({ baseUrl: "http://127.0.0.1:7450" });
 export const devServer: Promise<DevServer> = startDevServer({ port: 0 });
 export const webTransport = createGrpcWebFetchTransport({ baseUrl: "http://127.0.0.1:7450" });
+export const POST = withSiloFetch(async (request: Request, silo) => {
+  notAny(silo, true);
+  const handle = await silo.enqueue({ payload: await request.json(), taskGroup: "orders" });
+  return Response.json({ id: handle.id }, { status: 202 });
+}, { client, tenant: fromHeader("x-tenant-id") });
 `;
 
 // node16 checks every declaration file (ours and our dependencies'); bundler is the usual
