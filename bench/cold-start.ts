@@ -13,13 +13,22 @@ import type { BenchContext } from "./context.js";
 import { totalRpcs } from "./server-process.js";
 import { fmt, fmtRatio, median, rotate, spread, type Table } from "./stats.js";
 
-export type ColdVariant = "ours" | "ours-store" | "baseline" | "bare";
+export type ColdVariant = "ours" | "ours-store" | "baseline" | "ours-unbundled" | "baseline-unbundled" | "bare";
 
 const LABEL: Record<ColdVariant, string> = {
   ours: "silo-edge, no topology store",
   "ours-store": "silo-edge, warm file topology store",
   baseline: "grpc-js baseline",
+  "ours-unbundled": "silo-edge unbundled (dist/ from node_modules)",
+  "baseline-unbundled": "grpc-js baseline unbundled (node_modules)",
   bare: "bare Node (node file.mjs printing one line)",
+};
+
+/** What each variant's "overhead vs baseline" compares against. */
+const BASELINE_OF: Partial<Record<ColdVariant, ColdVariant>> = {
+  ours: "baseline",
+  "ours-store": "baseline",
+  "ours-unbundled": "baseline-unbundled",
 };
 
 export interface ColdStartResult {
@@ -77,8 +86,17 @@ function spawnToExit(args: string[]): Promise<number> {
 
 export async function runColdStart(ctx: BenchContext): Promise<ColdStartResult> {
   const rounds = ctx.smoke ? 1 : 15;
-  const variants: ColdVariant[] = ["ours", "ours-store", "baseline", "bare"];
-  const entry: Record<ColdVariant, ChildEntry> = { ours: "cold-ours", "ours-store": "cold-ours-store", baseline: "cold-baseline", bare: "cold-bare" };
+  const variants: ColdVariant[] = ["ours", "ours-store", "baseline", "ours-unbundled", "baseline-unbundled", "bare"];
+  const entry: Record<ColdVariant, ChildEntry> = {
+    ours: "cold-ours",
+    "ours-store": "cold-ours-store",
+    baseline: "cold-baseline",
+    "ours-unbundled": "cold-ours",
+    "baseline-unbundled": "cold-baseline",
+    bare: "cold-bare",
+  };
+  const fileOf = (v: ColdVariant): string =>
+    v === "ours-unbundled" ? ctx.bundles.unbundledPath("cold-ours") : v === "baseline-unbundled" ? ctx.bundles.unbundledPath("cold-baseline") : ctx.bundles.path(entry[v]);
   const storeDir = mkdtempSync(join(tmpdir(), "silo-edge-bench-store-"));
   const envOf = (v: ColdVariant): NodeJS.ProcessEnv => (v === "ours-store" ? { ...ctx.childEnv, [ENV.storeDir]: storeDir } : ctx.childEnv);
   const samples = Object.fromEntries(variants.map((v) => [v, [] as RunSample[]])) as Record<ColdVariant, RunSample[]>;
@@ -86,7 +104,7 @@ export async function runColdStart(ctx: BenchContext): Promise<ColdStartResult> 
   const nodeE0: number[] = [];
   try {
     // One untimed run of each warms the OS file cache, so round 1 is not an outlier.
-    for (const v of variants) await spawnToAck(ctx.bundles.path(entry[v]), envOf(v));
+    for (const v of variants) await spawnToAck(fileOf(v), envOf(v));
     for (let round = 0; round < rounds; round++) {
       ctx.progress(`cold start: round ${round + 1}/${rounds}`);
       // Refresh the store untimed each round, so it is "warm" (younger than the client's 60 s
@@ -94,7 +112,7 @@ export async function runColdStart(ctx: BenchContext): Promise<ColdStartResult> 
       await spawnToAck(ctx.bundles.path("cold-ours-store"), envOf("ours-store"));
       for (const v of rotate(variants, round)) {
         await ctx.server.resetRpcCounts();
-        samples[v].push(await spawnToAck(ctx.bundles.path(entry[v]), envOf(v)));
+        samples[v].push(await spawnToAck(fileOf(v), envOf(v)));
         rpcsPerRun[v].push(totalRpcs(await ctx.server.rpcCounts()));
       }
       nodeE0.push(await spawnToExit(["-e", "0"]));
@@ -117,11 +135,11 @@ export async function runColdStart(ctx: BenchContext): Promise<ColdStartResult> 
       fmt(medianMs[v]),
       `${fmt(lo)}–${fmt(hi)}`,
       v === "bare" ? "0" : fmt(overheadMs[v]),
-      v === "bare" || v === "baseline" ? "" : fmtRatio(overheadMs[v], overheadMs.baseline),
+      BASELINE_OF[v] === undefined ? "" : fmtRatio(overheadMs[v], overheadMs[BASELINE_OF[v]]),
       fmt(median(samples[v].map((s) => s.loadedAtMs))),
       fmt(median(samples[v].map((s) => s.inProcessMs))),
       fmt(median(samples[v].map((s) => s.cpuMs))),
-      v === "bare" ? "0" : v === "baseline" ? fmt(cpuOver(v)) : `${fmt(cpuOver(v))} (${fmtRatio(cpuOver(v), cpuOver("baseline"))})`,
+      v === "bare" ? "0" : BASELINE_OF[v] === undefined ? fmt(cpuOver(v)) : `${fmt(cpuOver(v))} (${fmtRatio(cpuOver(v), cpuOver(BASELINE_OF[v]))})`,
     ];
   });
   rows.push(["`node -e 0` (spawn to exit, reference)", fmt(nodeE0Ms), `${fmt(Math.min(...nodeE0))}–${fmt(Math.max(...nodeE0))}`, "", "", "", "", "", ""]);
@@ -140,6 +158,7 @@ export async function runColdStart(ctx: BenchContext): Promise<ColdStartResult> 
           "silo-edge's two variants are separate bundles: only the store variant imports silo-edge/node (statically, so unused exports are tree-shaken), as a user without a store would not bundle it.",
           "spawn→ack: from spawn() in the parent to the child's \"acked\" line on stdout; overhead subtracts the bare-Node row, which prints the same line from the same kind of file.",
           "in-process: the child's own performance.now() (time since its process started, without the parent's spawn cost) when the bundle's code had been evaluated, and at ack; the gap is building the client, the RPCs and their connections. child CPU at ack: its user + system CPU time by then (process.resourceUsage()), for information: steadier than wall time on a loaded machine.",
+          "Unbundled rows: only the child's own file is compiled; `import \"silo-edge\"` loads the built dist/ and its dependencies file by file, and the baseline loads @grpc/grpc-js, @grpc/proto-loader and protobufjs from node_modules, the way an app deployed without a bundler starts. Their overhead ratio compares the two unbundled rows.",
           "The topology store is a file store written by an untimed run at the start of each round. The baseline parses silo.proto at start-up, as @grpc/proto-loader users do.",
         ],
       },

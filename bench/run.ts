@@ -5,7 +5,7 @@
 //   npm run bench -- --check       same, then exits 1 if a target is missed
 //   npm run bench -- --smoke       tiny counts for CI (< 60 s); writes to a temp file instead,
 //                                  fails only on crashes, never on timings
-//   npm run bench -- --only=warm,cold,hash,worker   a subset (RESULTS.md is not written)
+//   npm run bench -- --only=warm,cold,hash,worker,many   a subset (RESULTS.md is not written)
 //
 // The dev server runs in a child process; every client runs in its own child, bundled with
 // esbuild to plain .mjs (see bundle-children.ts), so figures are the client's alone.
@@ -17,6 +17,7 @@ import { parseArgs } from "node:util";
 import { bundleChildren } from "./bundle-children.js";
 import { ENV } from "./children/workload.js";
 import { runColdStart } from "./cold-start.js";
+import { runEnqueueMany } from "./enqueue-many.js";
 import type { BenchContext } from "./context.js";
 import { summariseRoundTrips } from "./round-trips.js";
 import { startServerProcess } from "./server-process.js";
@@ -26,7 +27,7 @@ import { runTenantHash } from "./tenant-hash.js";
 import { runWarmEnqueue } from "./warm-enqueue.js";
 import { runWorkerBundle } from "./worker-bundle.js";
 
-const BENCHES = ["hash", "warm", "cold", "worker"] as const;
+const BENCHES = ["hash", "warm", "cold", "worker", "many"] as const;
 type BenchName = (typeof BENCHES)[number];
 
 const { values } = parseArgs({
@@ -80,6 +81,11 @@ try {
     results.roundTrips = summariseRoundTrips(results.cold, results.warm);
     results.roundTrips.tables.forEach(print);
     tables.push(...results.roundTrips.tables);
+  }
+  if (selected("many")) {
+    const r = await runEnqueueMany(ctx);
+    r.tables.forEach(print);
+    tables.push(...r.tables);
   }
   if (selected("worker")) {
     results.worker = await runWorkerBundle(ctx);

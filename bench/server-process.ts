@@ -16,7 +16,7 @@ export const CLUSTER = { nodes: 2, shards: 4, tenancy: true } as const;
 
 export async function startServerProcess(): Promise<ServerProcess> {
   const child = fork(fileURLToPath(new URL("./children/dev-server.ts", import.meta.url)), [JSON.stringify(CLUSTER)], {
-    execArgv: ["--conditions=source", "--import", "tsx"],
+    execArgv: ["--conditions=silo-edge-source", "--import", "tsx"],
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   const pending = new Map<number, (msg: Record<string, unknown>) => void>();

@@ -1,7 +1,7 @@
 // Client CPU per unary call and throughput of four transports, side by side in one run.
 //
-//   node --conditions=source --import tsx bench/transport.bench.ts           (~1 min)
-//   node --conditions=source --import tsx bench/transport.bench.ts --smoke   (a few seconds)
+//   node --conditions=silo-edge-source --import tsx bench/transport.bench.ts           (~1 min)
+//   node --conditions=silo-edge-source --import tsx bench/transport.bench.ts --smoke   (a few seconds)
 //   --rounds=N overrides the number of rounds (default 5).
 //
 // The server runs in a child process, so `process.cpuUsage()` here measures the client alone.
@@ -59,7 +59,7 @@ async function runServer(): Promise<void> {
 
 async function startServerProcess(): Promise<{ child: ChildProcess; ports: ServerPorts }> {
   const self = fileURLToPath(import.meta.url);
-  const child = spawn(process.execPath, ["--conditions=source", "--import", "tsx", self, "--server"], {
+  const child = spawn(process.execPath, ["--conditions=silo-edge-source", "--import", "tsx", self, "--server"], {
     stdio: ["pipe", "pipe", "inherit"],
   });
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });

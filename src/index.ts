@@ -7,7 +7,10 @@ export type { ImportJobOptions, ImportAttemptOptions, ImportJobResult } from "./
 export type { QueryBindParameter, QueryColumnInfo, QueryResult } from "./core/query.js";
 export type { AwaitJobOptions } from "./core/job-handle.js";
 export type { SiloGRPCClientOptions, ShardRoutingConfig, RpcOptionsLike, CallOptions, TokenOption } from "./core/client-options.js";
+export type { SiloLogger, LogFields } from "./core/logger.js";
+export type { SiloTlsOptions, PemInput } from "./core/tls-options.js";
 export type { EnqueueJobOptions } from "./core/enqueue-options.js";
+export type { EnqueueManyOptions, EnqueueManyResult } from "./core/enqueue-many.js";
 export { DEFAULT_PRIORITY } from "./core/enqueue-options.js";
 export { JobStatus, AttemptStatus, GubernatorAlgorithm, GubernatorBehavior } from "./core/job-types.js";
 export type {
@@ -83,8 +86,6 @@ export type { Protocol } from "./core/protocol.js";
 export type { ServerAddress, ServersOption } from "./core/server-address.js";
 export { encodePayload, decodePayload } from "./core/payload-codec.js";
 export { PayloadDecodeError } from "./core/payload-decode-error.js";
-export { createGrpcWebFetchTransport } from "./core/grpc-web-fetch-transport.js";
-export type { GrpcWebFetchTransportOptions } from "./core/grpc-web-fetch-transport.js";
 export { createRequestScope, createScopeFactory, resolveTenant } from "./core/request-scope.js";
 export type {
   SiloScope,
@@ -96,6 +97,8 @@ export type {
   SiloScopeFactory,
 } from "./core/request-scope.js";
 export type { SiloRequestView } from "./core/request-view.js";
+export { siloHttpError } from "./core/http-error.js";
+export type { SiloErrorResponse, SiloErrorResponseHandler } from "./core/http-error.js";
 export { fromHeader, fromSubdomain, fromRouteParam, fromQueryParam, fromJwtClaim, fixedTenant, firstOf } from "./core/tenant-resolvers.js";
 export type { TenantResolver, TenantValue, FromSubdomainOptions } from "./core/tenant-resolvers.js";
 export { clientFromEnv, clientOptionsFromEnv } from "./core/env-config.js";

@@ -3,7 +3,7 @@
 //
 //   npx silo-edge dev --nodes 2 --shards 8 --tenancy          # in another terminal
 //   SILO_SERVERS=127.0.0.1:7450,127.0.0.1:7451 SILO_USE_TLS=false \
-//     node --conditions=source --import tsx examples/express/server.ts
+//     node --conditions=silo-edge-source --import tsx examples/express/server.ts
 import express, { type ErrorRequestHandler, type Express } from "express";
 import type { AddressInfo } from "node:net";
 import { pathToFileURL } from "node:url";

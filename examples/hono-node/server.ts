@@ -3,7 +3,7 @@
 //
 //   npx silo-edge dev --nodes 2 --shards 8 --tenancy          # in another terminal
 //   SILO_SERVERS=127.0.0.1:7450,127.0.0.1:7451 SILO_USE_TLS=false \
-//     node --conditions=source --import tsx examples/hono-node/server.ts
+//     node --conditions=silo-edge-source --import tsx examples/hono-node/server.ts
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";

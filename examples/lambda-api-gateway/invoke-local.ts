@@ -1,7 +1,7 @@
 // Runs handler.ts locally, the way Lambda would: starts the dev server, points SILO_SERVERS at it,
 // and invokes the handler with API Gateway HTTP API (v2) events, then the scheduled drain.
 //
-//   node --conditions=source --import tsx examples/lambda-api-gateway/invoke-local.ts
+//   node --conditions=silo-edge-source --import tsx examples/lambda-api-gateway/invoke-local.ts
 import type { APIGatewayProxyEventV2, Context, ScheduledEvent } from "aws-lambda";
 import { randomUUID } from "node:crypto";
 import { pathToFileURL } from "node:url";

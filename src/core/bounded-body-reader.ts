@@ -1,4 +1,4 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError } from "./rpc-error.js";
 
 // Reads a fetch response body as a stream with a byte cap, so a hostile or broken server cannot
 // make the client buffer more than the cap: the read stops and the call fails as soon as the

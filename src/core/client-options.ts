@@ -1,3 +1,5 @@
+import type { SiloLogger } from "./logger.js";
+import type { SiloTlsOptions } from "./tls-options.js";
 import type { OtelMeter } from "./otel-types.js";
 import type { Protocol } from "./protocol.js";
 import type { ServersOption } from "./server-address.js";
@@ -63,6 +65,18 @@ export interface SiloGRPCClientOptions {
    * read it. Default false: such a client throws `SiloValidationError` for `token`.
    */
   allowInsecureToken?: boolean;
+  /**
+   * TLS settings of the Node gRPC transport: `ca` (trust a private CA), `cert` and `key` (mutual
+   * TLS), `servername` (the name the server's certificate must carry). Setting it turns TLS on.
+   * Default: Node's trusted roots, no client certificate, the server's host name.
+   */
+  tls?: SiloTlsOptions;
+  /**
+   * Receives structured entries about retries, redirects, topology refreshes and failed
+   * background enqueues: `{ debug, info, warn, error }`, each `(fields, message)` (pino's order;
+   * `console` works too). Tokens and header values are never logged. Default: silent.
+   */
+  logger?: SiloLogger;
   /** Largest response message accepted, in bytes; a larger one fails the call at once with `resource_exhausted`. Default 134217728 (128 MiB). */
   maxReceiveMessageBytes?: number;
 }

@@ -1,5 +1,5 @@
-import { Code, ConnectError } from "@connectrpc/connect";
-import { base64Decode } from "@bufbuild/protobuf/wire";
+import { Code, ConnectError } from "./rpc-error.js";
+import { base64Decode } from "./wire/proto-wire.js";
 import { channelFetch, discardBody, fetchUnary, parseBaseUrl, receiveLimit } from "./grpc-web-fetch-channel.js";
 import { readBoundedBody } from "./bounded-body-reader.js";
 import type { FetchChannelOptions, UnaryWireResult } from "./grpc-web-fetch-channel.js";

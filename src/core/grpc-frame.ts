@@ -1,4 +1,4 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError } from "./rpc-error.js";
 
 // gRPC length-prefixed framing shared by the gRPC (HTTP/2) and gRPC-web transports. Web-safe.
 // A frame is 1 flag byte, a 4-byte big-endian length, then the payload.

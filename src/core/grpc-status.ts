@@ -1,5 +1,5 @@
-import { Code, ConnectError } from "@connectrpc/connect";
-import { BinaryReader, WireType, base64Decode } from "@bufbuild/protobuf/wire";
+import { Code, ConnectError } from "./rpc-error.js";
+import { BinaryReader, WireType, base64Decode } from "./wire/proto-wire.js";
 
 // Status handling shared by the gRPC (HTTP/2) and gRPC-web transports. Web-safe: no `node:` imports.
 

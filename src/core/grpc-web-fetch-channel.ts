@@ -1,4 +1,4 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError } from "./rpc-error.js";
 import { encodeGrpcFrame, splitUnaryGrpcBody } from "./grpc-frame.js";
 import type { UnaryGrpcBody } from "./grpc-frame.js";
 import { codeFromHttpStatus, decodeGrpcMessage, encodeGrpcTimeout, errorFromGrpcStatus } from "./grpc-status.js";

@@ -27,6 +27,7 @@ import {
   userAgent,
 } from "./grpc-web-fetch-channel.js";
 import { chainUnaryInterceptors, runInterceptedUnaryCall } from "./intercepted-unary-call.js";
+import { toConnectError } from "./connect-error-bridge.js";
 import { callTimeout, frameRequest, normalizeMessage, parseResponse } from "./unary-message-codec.js";
 
 // Web-safe (Cloudflare workerd, browsers, Node): fetch, Headers, TextDecoder, AbortSignal only.
@@ -79,10 +80,14 @@ export function createGrpcWebFetchTransport(options: GrpcWebFetchTransportOption
     signal: AbortSignal | undefined,
     timeoutMs: number | undefined,
   ): Promise<UnaryResponse<I, O>> => {
-    const body = frameRequest(method.input, message);
-    const { header, trailer, bytes: payload } = await fetchUnary(fetchFn, url, headers, body, signal, timeoutMs, read);
-    const output = parseResponse(method.output, payload, () => metadataOf(header, trailer));
-    return { stream: false, service: method.parent, method, message: output, header, trailer };
+    try {
+      const body = frameRequest(method.input, message);
+      const { header, trailer, bytes: payload } = await fetchUnary(fetchFn, url, headers, body, signal, timeoutMs, read);
+      const output = parseResponse(method.output, payload, () => metadataOf(header, trailer));
+      return { stream: false, service: method.parent, method, message: output, header, trailer };
+    } catch (e) {
+      throw toConnectError(e);
+    }
   };
 
   const intercepted =

@@ -3,6 +3,8 @@ import { platform as web } from "./platform-web.js";
 import type { Platform, PlatformTransportOptions } from "./protocol.js";
 import { createTraceContextChannel } from "./trace-context-channel.js";
 import type { UnaryChannel } from "./unary-channel.js";
+import type { PemInput, SiloTlsOptions } from "./tls-options.js";
+import type { ConnectionOptions } from "node:tls";
 
 /** Node: gRPC over HTTP/2 by default, as the stock Silo server speaks it. */
 export const platform: Platform = {
@@ -10,6 +12,23 @@ export const platform: Platform = {
   unsupported: () => undefined,
   createChannel(options: PlatformTransportOptions): UnaryChannel {
     if (options.protocol !== "grpc") return createTraceContextChannel(web.createChannel(options));
-    return createTraceContextChannel(createGrpcHttp2Channel({ baseUrl: options.baseUrl, maxReceiveMessageBytes: options.maxReceiveMessageBytes }));
+    return createTraceContextChannel(
+      createGrpcHttp2Channel({
+        baseUrl: options.baseUrl,
+        maxReceiveMessageBytes: options.maxReceiveMessageBytes,
+        ...(options.tls ? { tlsOptions: nodeTlsOptions(options.tls) } : {}),
+      }),
+    );
   },
 };
+
+/** The client's `tls` option as node:tls takes it (Buffers, not plain Uint8Arrays). */
+function nodeTlsOptions(tls: SiloTlsOptions): ConnectionOptions {
+  const pem = (v: PemInput): string | Buffer => (typeof v === "string" ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength));
+  return {
+    ...(tls.ca !== undefined ? { ca: Array.isArray(tls.ca) ? tls.ca.map(pem) : pem(tls.ca) } : {}),
+    ...(tls.cert !== undefined ? { cert: pem(tls.cert) } : {}),
+    ...(tls.key !== undefined ? { key: pem(tls.key) } : {}),
+    ...(tls.servername !== undefined ? { servername: tls.servername } : {}),
+  };
+}

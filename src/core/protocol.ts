@@ -1,3 +1,4 @@
+import type { SiloTlsOptions } from "./tls-options.js";
 import type { UnaryChannel } from "./unary-channel.js";
 
 /**
@@ -18,6 +19,8 @@ export interface PlatformTransportOptions {
   fetch?: typeof globalThis.fetch;
   /** Largest response message accepted, in bytes. Default 128 MiB. */
   maxReceiveMessageBytes?: number;
+  /** TLS settings of the Node gRPC transport. Default: Node's. */
+  tls?: SiloTlsOptions;
 }
 
 /** The part of a runtime that differs between Node and fetch-only runtimes. */

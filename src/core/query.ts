@@ -1,4 +1,4 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError } from "./rpc-error.js";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { decode } from "@msgpack/msgpack";
 import type { QueryParameterSchema, QueryRequestSchema, QueryResponse } from "../gen/silo/v1/silo_pb.js";

@@ -9,6 +9,8 @@ import type { SiloGRPCClient } from "./silo-client.js";
 import type { TenantResolver } from "./tenant-resolvers.js";
 import { checkBool, checkJobId, checkKnownKeys, checkObject, checkTenant } from "./validation.js";
 import { checkResolvedTenant } from "./resolved-tenant.js";
+import type { SiloErrorResponseHandler } from "./http-error.js";
+import type { SiloLogger } from "./logger.js";
 
 /** What `onError` receives when a background enqueue fails. */
 export interface BackgroundEnqueueFailure {
@@ -91,6 +93,12 @@ export interface SiloAdapterOptions<Raw = unknown> {
    * with the job id and tenant. Errors thrown here are logged, never rethrown.
    */
   onError?: (failure: BackgroundEnqueueFailure) => void | Promise<void>;
+  /**
+   * Changes how a `SiloError` thrown by the handler is answered over HTTP: receives the error and
+   * the default answer from the table in core/http-error.ts (400, 503 with Retry-After, 413, 429,
+   * 500) and returns the answer to send, or `undefined` to keep the default. Default: the table.
+   */
+  errorResponse?: SiloErrorResponseHandler;
 }
 
 /** What an adapter knows about one request, beyond its view. */
@@ -115,7 +123,7 @@ export interface SiloScopeFactory<Raw> {
   scopeFor(view: SiloRequestView<Raw>, context?: RequestContext): Promise<ScopeOutcome>;
 }
 
-const OPTION_KEYS = ["client", "tenant", "required", "allowTenantOverride", "onError"] as const;
+const OPTION_KEYS = ["client", "tenant", "required", "allowTenantOverride", "onError", "errorResponse"] as const;
 
 /**
  * Checks an adapter's options and prepares its client. With `envPerRequest` (Hono, whose bindings
@@ -128,13 +136,16 @@ export function createScopeFactory<Raw>(
 ): SiloScopeFactory<Raw> {
   const o = checkObject("options", options);
   checkKnownKeys("", o, [...OPTION_KEYS, ...extraKeys]);
-  const { tenant: resolver, required = false, allowTenantOverride = false, onError = logBackgroundFailure } = options;
+  const { tenant: resolver, required = false, allowTenantOverride = false, onError } = options;
   if (resolver !== undefined && typeof resolver !== "function") {
     throw new SiloValidationError("tenant", "must be a function of the request, e.g. fromHeader(\"x-tenant-id\")");
   }
   checkBool("required", required);
   checkBool("allowTenantOverride", allowTenantOverride);
-  if (typeof onError !== "function") throw new SiloValidationError("onError", "must be a function");
+  if (onError !== undefined && typeof onError !== "function") throw new SiloValidationError("onError", "must be a function");
+  if (options.errorResponse !== undefined && typeof options.errorResponse !== "function") {
+    throw new SiloValidationError("errorResponse", "must be a function ({ error, response }) => response | undefined");
+  }
   if (required && resolver === undefined) {
     throw new SiloValidationError("tenant", "is needed with required: true (otherwise every request would be rejected)");
   }
@@ -152,7 +163,7 @@ export function createScopeFactory<Raw>(
         throw err;
       }
       const client = clientFor(context.env);
-      return { ok: true, scope: createRequestScope({ client, tenant, onError, allowTenantOverride, ...context }) };
+      return { ok: true, scope: createRequestScope({ client, tenant, allowTenantOverride, ...(onError ? { onError } : {}), ...context }) };
     },
   };
 }
@@ -175,14 +186,27 @@ export interface RequestScopeOptions extends Omit<RequestContext, "env"> {
   client: SiloGRPCClient;
   /** The resolved, validated tenant; undefined for the default tenant. */
   tenant: string | undefined;
-  /** See `SiloAdapterOptions.onError`. Default: `console.error`. */
+  /** See `SiloAdapterOptions.onError`. Default: the client's `logger.error`, else `console.error`. */
   onError?: (failure: BackgroundEnqueueFailure) => void | Promise<void>;
   /** See `SiloAdapterOptions.allowTenantOverride`. Default false. */
   allowTenantOverride?: boolean;
+  /**
+   * Changes how a `SiloError` thrown by the handler is answered over HTTP: receives the error and
+   * the default answer from the table in core/http-error.ts (400, 503 with Retry-After, 413, 429,
+   * 500) and returns the answer to send, or `undefined` to keep the default. Default: the table.
+   */
+  errorResponse?: SiloErrorResponseHandler;
 }
 
 /** The scope of one request, for a tenant resolved already. */
-export function createRequestScope({ client, tenant, waitUntil, deadlineMs, onError = logBackgroundFailure, allowTenantOverride = false }: RequestScopeOptions): SiloScope {
+export function createRequestScope({
+  client,
+  tenant,
+  waitUntil,
+  deadlineMs,
+  onError = (failure) => logBackgroundFailure(failure, client),
+  allowTenantOverride = false,
+}: RequestScopeOptions): SiloScope {
   checkTenant("tenant", tenant);
   checkBool("allowTenantOverride", allowTenantOverride);
   const cap = <O extends CallOptions>(op: string, options: O | undefined): O | undefined => {
@@ -265,7 +289,13 @@ export function createRequestScope({ client, tenant, waitUntil, deadlineMs, onEr
 }
 
 /** The default `onError`: never lose a failed background enqueue silently. */
-function logBackgroundFailure({ error, tenant, id }: BackgroundEnqueueFailure): void {
+function logBackgroundFailure({ error, tenant, id }: BackgroundEnqueueFailure, client: SiloGRPCClient): void {
+  // The client's logger when it has one (structured, as a log pipeline wants it), else console.
+  const logger = (client as { logger?: SiloLogger }).logger;
+  if (logger !== undefined) {
+    logger.error({ jobId: id, tenant, code: error.code, error: error.message }, "silo-edge: background enqueue failed");
+    return;
+  }
   console.error(`silo-edge: background enqueue of job ${id}${tenant === undefined ? "" : ` for tenant ${JSON.stringify(tenant)}`} failed: ${error.message}`, error);
 }
 

@@ -1,4 +1,4 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError } from "./rpc-error.js";
 import { clientTelemetry } from "#client-telemetry";
 import { platform } from "#platform";
 import { abortableSleep } from "./abortable-sleep.js";
@@ -34,6 +34,9 @@ import { Topology, type ShardRoute } from "./topology.js";
 import { checkedNodeAddress, mayFollowRedirect, type TrustSource } from "./trusted-hosts.js";
 import { currentTopology, forgetTopology, markTopologyStale, peekTopology, refreshTopology, type TopologySource } from "./topology-cache.js";
 import type { ShardInfoWithRange } from "./task-types.js";
+import { checkTlsOptions, type SiloTlsOptions } from "./tls-options.js";
+import { enqueueMany, type EnqueueManyOptions, type EnqueueManyResult } from "./enqueue-many.js";
+import { checkLogger, silentLogger, type SiloLogger } from "./logger.js";
 import { checkBool, checkCallOptions, checkHeaders, checkInt, checkJobId, checkKnownKeys, checkName, checkObject, checkSignal, checkTenant } from "./validation.js";
 import { encodePayload } from "./payload-codec.js";
 import { refreshTaskFromWire, rawTaskFromWire } from "./task-view.js";
@@ -88,6 +91,8 @@ const CLIENT_KEYS = [
   "headers",
   "allowInsecureToken",
   "maxReceiveMessageBytes",
+  "tls",
+  "logger",
 ] as const;
 
 /** RPC clients shared by every SiloGRPCClient of the process, keyed by protocol and URL. */
@@ -141,6 +146,9 @@ function classify(err: ConnectError): Verdict {
 export class SiloGRPCClient implements JobOperations {
   readonly #servers: readonly string[];
   readonly #useTls: boolean;
+  readonly #tls: SiloTlsOptions | undefined;
+  readonly #logger: SiloLogger | undefined;
+  readonly #log: SiloLogger;
   readonly #token: TokenOption | undefined;
   readonly #protocol: Protocol;
   readonly #addressMap: ((advertised: string) => string) | undefined;
@@ -169,7 +177,12 @@ export class SiloGRPCClient implements JobOperations {
     this.#servers = parseServers(o.servers);
     // TLS unless every server is on this machine, where nothing on the network can read the
     // traffic and a local Silo (or the dev server) speaks plaintext.
-    this.#useTls = o.useTls === undefined ? !this.#servers.every(isLoopbackAddress) : checkBool("useTls", o.useTls);
+    this.#logger = checkLogger(o.logger);
+    this.#log = this.#logger ?? silentLogger;
+    // TLS options mean TLS, even to loopback (a local TLS proxy or a tunnel).
+    this.#tls = checkTlsOptions(o.tls);
+    this.#useTls = o.useTls === undefined ? this.#tls !== undefined || !this.#servers.every(isLoopbackAddress) : checkBool("useTls", o.useTls);
+    if (this.#tls !== undefined && !this.#useTls) throw new SiloValidationError("tls", "needs useTls: true (or leave useTls out)");
     if (o.token !== undefined && typeof o.token !== "function" && (typeof o.token !== "string" || o.token === "")) {
       throw new SiloValidationError("token", "must be a non-empty string or a function returning one");
     }
@@ -180,6 +193,9 @@ export class SiloGRPCClient implements JobOperations {
     this.#protocol = (o.protocol as Protocol | undefined) ?? platform.defaultProtocol;
     const unsupported = platform.unsupported(this.#protocol);
     if (unsupported) throw new SiloValidationError("protocol", unsupported);
+    if (this.#tls !== undefined && this.#protocol !== "grpc") {
+      throw new SiloValidationError("tls", `applies to protocol "grpc" (Node's HTTP/2 transport) only; with "${this.#protocol}", configure TLS on the fetch you pass`);
+    }
     this.#addressMap = toAddressMap(o.addressMap);
     this.#timeoutMs = o.timeoutMs === undefined ? DEFAULTS.timeoutMs : checkInt("timeoutMs", o.timeoutMs, 1, 2 ** 31 - 1);
     if (o.fetch !== undefined && typeof o.fetch !== "function") throw new SiloValidationError("fetch", "must be a function");
@@ -255,6 +271,11 @@ export class SiloGRPCClient implements JobOperations {
     return this.#meter;
   }
 
+  /** The `logger` option, when one was given (adapters send background-enqueue failures to it). */
+  get logger(): SiloLogger | undefined {
+    return this.#logger;
+  }
+
   /** The default deadline of each call in ms (`timeoutMs` option). */
   get timeoutMs(): number {
     return this.#timeoutMs;
@@ -322,11 +343,13 @@ export class SiloGRPCClient implements JobOperations {
           const info = await this.#rpcFor(server).getClusterInfo({}, { signal: AbortSignal.timeout(perServerMs), timeoutMs: perServerMs, headers });
           const topology = Topology.fromClusterInfo(info);
           if (topology.shards.length === 0) throw new SiloUnavailableError(`${server} reported no shards`);
+          this.#log.info({ server, shards: topology.shards.length }, "silo-edge: cluster topology refreshed");
           return topology;
         } catch (err) {
           const e = toSiloError(err, `GetClusterInfo at ${server}`);
           if (e instanceof SiloUnauthenticatedError || e instanceof SiloPermissionDeniedError) throw e;
           if (!(err instanceof SiloError) && classify(ConnectError.from(err)).kind === "retry") retryable = true;
+          this.#log.warn({ server, code: e.code, error: e.message }, "silo-edge: GetClusterInfo failed");
           failures.push(e.message);
         }
       }
@@ -353,7 +376,8 @@ export class SiloGRPCClient implements JobOperations {
   #rpcFor(address: string): SiloRpcClient {
     const known = this.#rpcByAddress.get(address);
     if (known !== undefined) return known;
-    const own = this.#fetch !== undefined;
+    // A client with its own fetch or TLS settings shares its connections with nobody.
+    const own = this.#fetch !== undefined || this.#tls !== undefined;
     const cache = own ? this.#ownRpcClients : sharedRpcClients;
     const baseUrl = `${this.#useTls ? "https" : "http"}://${checkedNodeAddress(address)}`;
     const limit = this.#maxReceiveMessageBytes;
@@ -362,7 +386,13 @@ export class SiloGRPCClient implements JobOperations {
     if (!client) {
       this.#checkTokenTransport(address, "the cluster topology");
       client = createSiloRpc(
-        platform.createChannel({ baseUrl, protocol: this.#protocol, ...(own ? { fetch: this.#fetch! } : {}), ...(limit === undefined ? {} : { maxReceiveMessageBytes: limit }) }),
+        platform.createChannel({
+          baseUrl,
+          protocol: this.#protocol,
+          ...(own ? { fetch: this.#fetch! } : {}),
+          ...(limit === undefined ? {} : { maxReceiveMessageBytes: limit }),
+          ...(this.#tls !== undefined ? { tls: this.#tls } : {}),
+        }),
       );
       cache.set(key, client);
     }
@@ -470,8 +500,10 @@ export class SiloGRPCClient implements JobOperations {
             // it does not): a redirect must not take the token to a host nobody configured.
             if (await mayFollowRedirect(verdict.address, this.#trust)) {
               redirectTo = this.#mapAddress(verdict.address);
+              this.#log.debug({ op, shard: shard.id, from: address, to: redirectTo }, "silo-edge: redirected to the shard's owner");
               continue;
             }
+            this.#log.warn({ op, shard: shard.id, address, to: verdict.address }, "silo-edge: refused a redirect to a node the topology does not name");
           } else if (verdict.kind === "refresh") {
             await this.refreshTopology().catch(() => undefined);
           } else if (verdict.kind === "retry") {
@@ -480,6 +512,10 @@ export class SiloGRPCClient implements JobOperations {
             await this.refreshTopology().catch(() => undefined);
           }
           const backoff = Math.min(DEFAULTS.maxRetryDelayMs, this.#retryDelayMs * 2 ** attempt) * (0.5 + Math.random() / 2);
+          this.#log.warn(
+            { op, shard: shard.id, address, attempt: attempt + 1, code: siloErr.code, backoffMs: Math.round(backoff), error: siloErr.message },
+            verdict.kind === "refresh" ? "silo-edge: topology refreshed, retrying" : "silo-edge: transient failure, reconnecting and retrying",
+          );
           await abortableSleep(Math.min(backoff, Math.max(0, deadline - Date.now())), signal);
         }
       }
@@ -555,6 +591,14 @@ export class SiloGRPCClient implements JobOperations {
    */
   importJobs(jobs: ImportJobOptions[], callOptions?: CallOptions): Promise<ImportJobResult[]> {
     return importJobs(this, jobs, callOptions);
+  }
+
+  /**
+   * Enqueues many jobs, `concurrency` at a time (default 16), each routed to its tenant's shard
+   * and settled on its own; resolves with one result per job, in input order. See enqueue-many.ts.
+   */
+  enqueueMany(jobs: readonly EnqueueJobOptions[], options?: EnqueueManyOptions): Promise<EnqueueManyResult[]> {
+    return enqueueMany(this, jobs, options);
   }
 
   /** A handle for an existing job. */

@@ -1,4 +1,4 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError } from "./rpc-error.js";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type {
   CancelJobRequestSchema,
@@ -34,7 +34,7 @@ import type {
   RestartJobRequestSchema,
   RestartJobResponse,
 } from "../gen/silo/v1/silo_pb.js";
-import { BinaryWriter } from "@bufbuild/protobuf/wire";
+import { BinaryWriter } from "./wire/proto-wire.js";
 import { FRAME_HEADER_BYTES, type UnaryBytesOptions, type UnaryBytesResponse, type UnaryChannel } from "./unary-channel.js";
 import { decodeGetClusterInfoResponse, decodeResetShardsResponse } from "./wire/cluster-messages.js";
 import { decodeQueryResponse, encodeQueryRequest } from "./wire/query-messages.js";

@@ -2,6 +2,7 @@ import { parseArgs } from "node:util";
 import { startDevServer } from "./dev-server.js";
 import type { DevServerOptions } from "./dev-server.js";
 import { formatRange } from "./shard-ranges.js";
+import { watchParent } from "./parent-watch.js";
 
 const USAGE = `Usage: silo-edge dev [options]
 
@@ -117,10 +118,17 @@ export async function main(argv: readonly string[]): Promise<number> {
   process.stdout.write(`silo-edge dev server ready${notes.length > 0 ? ` (${notes.join("; ")})` : ""}; Ctrl-C to stop\n`);
   // Listeners stay installed: Ctrl-C reaches both the bin wrapper (which forwards it) and this
   // process, and a second SIGINT with no listener would kill us before close() finishes.
+  let stopWatching = (): void => undefined;
   await new Promise<void>((resolve) => {
     process.on("SIGINT", () => resolve());
     process.on("SIGTERM", () => resolve());
+    process.on("SIGHUP", () => resolve());
+    stopWatching = watchParent((why) => {
+      process.stdout.write(`silo-edge dev server: ${why}, stopping\n`);
+      resolve();
+    });
   });
+  stopWatching();
   await server.close();
   process.stdout.write("silo-edge dev server stopped\n");
   return 0;

@@ -1,4 +1,3 @@
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { createContextValues } from "@connectrpc/connect";
 import type { Interceptor } from "@connectrpc/connect";
 import type { ShardInfo } from "./cluster-state.js";
@@ -16,8 +15,8 @@ import {
 import { withTonicGrpcMessage } from "./grpc-message.js";
 import { NodeListener } from "./node-listener.js";
 import { exposureWarning } from "./exposure-warning.js";
+import { createNodeConnectHandler } from "./node-connect-handler.js";
 import { withRequestGuard } from "./request-guard.js";
-import type { NodeRequestHandler } from "./node-listener.js";
 import { registerSiloService } from "./silo-service.js";
 import { resolveQueryOptions, type QueryOptions } from "./query/query-service.js";
 
@@ -172,7 +171,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
       ),
     ];
     if (token !== undefined) interceptors.push(createAuthInterceptor(token));
-    const handler = connectNodeAdapter({
+    const handler = createNodeConnectHandler({
       routes: (router) =>
         registerSiloService(router, {
           cluster,
@@ -192,7 +191,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
       contextValues: (req) => createContextValues().set(nodeRequestKey, req),
     });
     const runtime: NodeRuntime = {
-      listener: new NodeListener(withRequestGuard(withTonicGrpcMessage(handler as NodeRequestHandler), log)),
+      listener: new NodeListener(withRequestGuard(withTonicGrpcMessage(handler), log)),
       counts,
       fault: null,
     };

@@ -61,7 +61,7 @@ export function createFaultInterceptor(currentFault: () => NodeFault | null, cle
       if (fault === "reset-after-request" || fault === "reset-after-next-request") {
         // The RPC has run (a job IS stored); now drop the connection before any response byte.
         breakConnection(req.contextValues.get(nodeRequestKey));
-        // ABORTED keeps connect-node from logging the failed write as a handler failure.
+        // ABORTED: the connection is gone, so nothing is written or logged.
         throw new ConnectError("connection reset by fault injection", Code.Aborted);
       }
       return res;

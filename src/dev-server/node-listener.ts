@@ -2,7 +2,7 @@ import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
 
-/** Handler compatible with both `http` and `http2` compat request events (connect-node's shape). */
+/** Handler compatible with both `http` and `http2` compat request events (the Connect handler's shape). */
 export type NodeRequestHandler = (
   req: http.IncomingMessage | http2.Http2ServerRequest,
   res: http.ServerResponse | http2.Http2ServerResponse,

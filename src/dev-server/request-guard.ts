@@ -1,7 +1,7 @@
 import type { NodeRequestHandler } from "./node-listener.js";
 
 /**
- * Last line of defence in front of connect-node's adapter, which throws synchronously (and so
+ * Last line of defence in front of the Connect handler, which throws synchronously (and so
  * would crash the process from inside an 'request' event) when a request has no usable
  * authority: an HTTP/1.0 request without Host, an HTTP/2 request without :authority, or an
  * authority `new URL` rejects (some clients send an IPv6 authority without brackets).

@@ -104,15 +104,20 @@ function createSiloHandlers(ctx: SiloServiceContext): Partial<ServiceImpl<typeof
     return store;
   };
 
+  // The stock server's messages, then which dev-server flag makes the other mode: a client's use
+  // of tenants must match the server's mode, and a newcomer's first mismatch should say how.
+  const tenancyOnHint = " (the dev server runs with --tenancy: send a tenant, or restart it without --tenancy)";
+  const tenancyOffHint = " (the dev server runs without --tenancy: send no tenant, or restart it with --tenancy)";
+
   const validateTenant = (tenant: string | undefined): string => {
     const present = tenant === undefined || tenant === "" ? undefined : tenant;
     if (tenancy) {
-      if (present === undefined) throw invalidArgument("tenant id required");
+      if (present === undefined) throw invalidArgument(`tenant id required${tenancyOnHint}`);
       if ([...present].length > 64) throw invalidArgument("invalid tenant id");
       return present;
     }
     if (present !== undefined) {
-      throw failedPrecondition("tenant must not be provided when tenancy is disabled on the server");
+      throw failedPrecondition(`tenant must not be provided when tenancy is disabled on the server${tenancyOffHint}`);
     }
     return DEFAULT_TENANT;
   };
@@ -143,7 +148,7 @@ function createSiloHandlers(ctx: SiloServiceContext): Partial<ServiceImpl<typeof
   const checkWorkerTenant = (store: ShardStore, tenantId: string | undefined): void => {
     if (!tenancy) return;
     if (tenantId === undefined || tenantId === "") {
-      throw invalidArgument("tenant_id is required for worker operations when tenancy is enabled");
+      throw invalidArgument(`tenant_id is required for worker operations when tenancy is enabled${tenancyOnHint}`);
     }
     checkTenantInRange(store.shardId, tenantId);
   };

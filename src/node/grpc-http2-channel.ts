@@ -1,5 +1,5 @@
 import type { ConnectionOptions } from "node:tls";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError } from "../core/rpc-error.js";
 import { encodeGrpcFrame, splitUnaryGrpcBody } from "../core/grpc-frame.js";
 import { codeFromHttpStatus, decodeGrpcMessage, encodeGrpcTimeout, errorFromGrpcStatus } from "../core/grpc-status.js";
 import { Http2DeliveryFailure } from "../core/delivery-failure.js";

@@ -18,6 +18,7 @@ import type { ConnectionOptions } from "node:tls";
 import type { H2Limits } from "../core/h2/limits.js";
 import { encodeGrpcTimeout } from "../core/grpc-status.js";
 import { chainUnaryInterceptors, runInterceptedUnaryCall } from "../core/intercepted-unary-call.js";
+import { toConnectError } from "../core/connect-error-bridge.js";
 import { callTimeout, frameRequest, normalizeMessage, parseResponse } from "../core/unary-message-codec.js";
 import { createGrpcHttp2Channel, outgoingHeaders } from "./grpc-http2-channel.js";
 import { contentTypeProto, userAgent } from "./grpc-request-headers.js";
@@ -99,8 +100,12 @@ export function createGrpcHttp2Transport(options: GrpcHttp2TransportOptions): Tr
     signal: AbortSignal | undefined,
     timeoutMs: number | undefined,
   ): Promise<UnaryResponse<I, O>> => {
-    const raw = await channel.send(headers, frameRequest(method.input, message), signal, timeoutMs);
-    return unaryResponse(method, parseResponse(method.output, raw.bytes, () => raw.metadata()), raw);
+    try {
+      const raw = await channel.send(headers, frameRequest(method.input, message), signal, timeoutMs);
+      return unaryResponse(method, parseResponse(method.output, raw.bytes, () => raw.metadata()), raw);
+    } catch (e) {
+      throw toConnectError(e);
+    }
   };
 
   // With no interceptors a call needs no AbortController, no Headers and no request object.

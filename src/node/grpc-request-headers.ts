@@ -1,4 +1,4 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError } from "../core/rpc-error.js";
 import { encodeGrpcTimeout } from "../core/grpc-status.js";
 import { concatBlocks as concat, encodeField } from "../core/h2/hpack.js";
 

@@ -13,7 +13,7 @@ beforeAll(async () => {
 afterAll(() => server?.close());
 
 it("lets the process end right after the handler returns, without the client being closed", async () => {
-  const child = spawn(process.execPath, ["--conditions=source", "--import", "tsx", SCRIPT], {
+  const child = spawn(process.execPath, ["--conditions=silo-edge-source", "--import", "tsx", SCRIPT], {
     env: { ...process.env, SILO_SERVERS: server.addresses.join(","), SILO_USE_TLS: "false", SILO_PROTOCOL: "grpc", SILO_TOKEN: "" },
     stdio: ["ignore", "pipe", "pipe"],
   });

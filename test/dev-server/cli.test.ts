@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
+import { connect } from "node:net";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { JobStatus } from "../../src/gen/silo/v1/silo_pb.js";
@@ -8,10 +9,27 @@ import { msgpack, shardForTenant, transports, unpack } from "./harness.js";
 const bin = fileURLToPath(new URL("../../bin/silo-edge.js", import.meta.url));
 const children: ChildProcess[] = [];
 
-function run(args: string[]): ChildProcess {
-  const child = spawn(process.execPath, [bin, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+function run(args: string[], stdin: "ignore" | "pipe" = "ignore"): ChildProcess {
+  const child = spawn(process.execPath, [bin, ...args], { stdio: [stdin, "pipe", "pipe"] });
   children.push(child);
   return child;
+}
+
+/** Whether anything accepts a TCP connection on `host:port`. */
+function accepts(address: string): Promise<boolean> {
+  const [host, port] = address.split(":") as [string, string];
+  return new Promise((resolve) => {
+    const socket = connect({ host, port: Number(port) });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
+
+function addressesIn(lines: string[]): string[] {
+  return lines.flatMap((l) => /^node \d+ listening on (\S+)$/.exec(l)?.[1] ?? []);
 }
 
 function exitCode(child: ChildProcess): Promise<number | null> {
@@ -68,6 +86,28 @@ describe("the silo-edge dev CLI", () => {
 
     child.kill("SIGINT");
     expect(await exitCode(child)).toBe(0);
+  });
+
+  it("stops its servers and exits 0 when its stdin closes (the process that piped it is gone)", async () => {
+    const child = run(["dev", "--nodes", "2", "--port", "0"], "pipe");
+    const addresses = addressesIn(await readyLines(child));
+    expect(await accepts(addresses[0] as string)).toBe(true);
+    child.stdin?.end();
+    expect(await exitCode(child)).toBe(0);
+    for (const address of addresses) expect(await accepts(address), address).toBe(false);
+  });
+
+  it("stops its servers when the process that started it is killed with SIGKILL", async () => {
+    // sh starts the CLI in the background and is then killed without a chance to forward anything.
+    const shell = spawn("sh", ["-c", `"${process.execPath}" "${bin}" dev --port 0 & wait`], { stdio: ["ignore", "pipe", "pipe"] });
+    children.push(shell);
+    const addresses = addressesIn(await readyLines(shell));
+    expect(await accepts(addresses[0] as string)).toBe(true);
+    // The CLI's stdout is our pipe: it ends once every process of the CLI has exited.
+    const ended = new Promise<void>((resolve) => shell.stdout?.once("end", resolve));
+    shell.kill("SIGKILL");
+    await ended;
+    expect(await accepts(addresses[0] as string)).toBe(false);
   });
 
   it("exits 2 with a clear message on an invalid flag", async () => {

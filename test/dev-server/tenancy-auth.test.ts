@@ -39,21 +39,22 @@ describe.each(transports)("tenancy and auth over $name", (transport) => {
       await client.enqueue({ shard: plainShard, tenant: "", taskGroup: "g" });
     });
 
-    it("refuses a tenant with FAILED_PRECONDITION", async () => {
+    it("refuses a tenant with FAILED_PRECONDITION, in the stock server's words plus the flag that fits", async () => {
       await expectError(
         transport.client(plain.addresses[0] as string).enqueue({ shard: plainShard, tenant: "acme", taskGroup: "g" }),
         Code.FailedPrecondition,
-        "tenant must not be provided when tenancy is disabled on the server",
+        "tenant must not be provided when tenancy is disabled on the server" +
+          " (the dev server runs without --tenancy: send no tenant, or restart it with --tenancy)",
       );
     });
   });
 
   describe("with tenancy enabled", () => {
-    it("requires a tenant", async () => {
+    it("requires a tenant, in the stock server's words plus the flag that fits", async () => {
       await expectError(
         transport.client(tenanted.addresses[0] as string).enqueue({ shard: tenantedShard, taskGroup: "g" }),
         Code.InvalidArgument,
-        "tenant id required",
+        "tenant id required (the dev server runs with --tenancy: send a tenant, or restart it without --tenancy)",
       );
     });
 

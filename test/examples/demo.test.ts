@@ -8,7 +8,7 @@ const TENANTS = ["acme", "globex", "initech", "umbrella", "hooli", "stark"];
 /** Runs the demo the way `npm run demo` does, in a process of its own. */
 function runDemo(): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--conditions=source", "--import", "tsx", "examples/demo/demo.ts"], {
+    const child = spawn(process.execPath, ["--conditions=silo-edge-source", "--import", "tsx", "examples/demo/demo.ts"], {
       cwd: ROOT,
       env: { ...process.env, NO_COLOR: "1" },
       stdio: ["ignore", "pipe", "pipe"],

@@ -7,7 +7,7 @@ const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 /** Starts an example's main as its README says, configured only through the environment. */
 function runMain(file: string, env: Record<string, string>): { child: ChildProcess; url: Promise<string>; exit: Promise<number | null>; output: () => string } {
-  const child = spawn(process.execPath, ["--conditions=source", "--import", "tsx", file], {
+  const child = spawn(process.execPath, ["--conditions=silo-edge-source", "--import", "tsx", file], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],

@@ -1,7 +1,8 @@
 import type * as http from "node:http";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { SiloError, SiloGRPCClient, clearTopologyCache, createGrpcWebFetchTransport, type Protocol } from "silo-edge";
+import { SiloError, SiloGRPCClient, clearTopologyCache, type Protocol } from "silo-edge";
+import { createGrpcWebFetchTransport } from "silo-edge/connect";
 import { DEFAULT_MAX_RECEIVE_MESSAGE_BYTES } from "../../src/core/bounded-body-reader.js";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { GetJobResponseSchema, Silo } from "../../src/gen/silo/v1/silo_pb.js";

@@ -32,7 +32,7 @@ type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false;
 export async function childProcessServer(options: DevServerOptions): Promise<ServerControl> {
   const script = fileURLToPath(new URL("./server-child.ts", import.meta.url));
   const child: ChildProcess = fork(script, [JSON.stringify(options)], {
-    execArgv: ["--conditions=source", "--import", "tsx"],
+    execArgv: ["--conditions=silo-edge-source", "--import", "tsx"],
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   let nextId = 0;

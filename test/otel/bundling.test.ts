@@ -24,7 +24,7 @@ describe("bundling with the optional OpenTelemetry peer", () => {
       write: false,
       format: "esm",
       platform: "node",
-      conditions: ["source"],
+      conditions: ["silo-edge-source"],
       logLevel: "silent",
       // As if the peer were not installed: any attempt to resolve it would fail the build.
       plugins: [

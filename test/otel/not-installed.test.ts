@@ -5,7 +5,7 @@ import { spawn } from "node:child_process";
 import { describe, expect, it } from "vitest";
 
 function run(script: string, imports: string[]): Promise<{ code: number | string; stdout: string; stderr: string }> {
-  const args = ["--conditions=source", "--import", "tsx", ...imports.flatMap((i) => ["--import", i]), script];
+  const args = ["--conditions=silo-edge-source", "--import", "tsx", ...imports.flatMap((i) => ["--import", i]), script];
   const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";

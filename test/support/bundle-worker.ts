@@ -13,7 +13,7 @@ export async function bundleWorker(entry: string, options: { minify?: boolean } 
     format: "esm",
     platform: "neutral",
     target: "es2022",
-    conditions: ["source", "workerd", "worker", "browser"],
+    conditions: ["silo-edge-source", "workerd", "worker", "browser"],
     mainFields: ["module", "main"],
     minify: options.minify ?? false,
     logLevel: "silent",

@@ -188,7 +188,7 @@ describe("createGrpcHttp2Transport", () => {
 
   it("keeps the process alive while a call is in flight and lets it exit once the call is done", async () => {
     const fixture = fileURLToPath(new URL("./fixtures/one-call-then-idle.ts", import.meta.url));
-    const child = spawn(process.execPath, ["--conditions=source", "--import", "tsx", fixture, server.baseUrl], {
+    const child = spawn(process.execPath, ["--conditions=silo-edge-source", "--import", "tsx", fixture, server.baseUrl], {
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";

@@ -6,7 +6,7 @@ describe("a stopped worker", () => {
   it("lets its process exit on its own", async () => {
     const { server } = await startCluster();
     try {
-      const child = spawn(process.execPath, ["--conditions=source", "--import", "tsx", new URL("./fixtures/stop-and-exit.ts", import.meta.url).pathname], {
+      const child = spawn(process.execPath, ["--conditions=silo-edge-source", "--import", "tsx", new URL("./fixtures/stop-and-exit.ts", import.meta.url).pathname], {
         env: { ...process.env, SILO_SERVERS: server.addresses.join(","), TASK_GROUP: uniqueGroup() },
         stdio: ["ignore", "pipe", "pipe"],
       });

@@ -1,5 +1,6 @@
-import type { NextFunction, Request, RequestHandler, Response } from "express";
+import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from "express";
 import { SiloValidationError } from "../../core/errors.js";
+import { httpErrorFor, type SiloErrorResponseHandler } from "../../core/http-error.js";
 import { createScopeFactory, type SiloAdapterOptions, type SiloScope } from "../../core/request-scope.js";
 import type { SiloRequestView } from "../../core/request-view.js";
 
@@ -49,6 +50,31 @@ export function siloMiddleware(options: SiloExpressOptions = {}): RequestHandler
       },
       (err: unknown) => next(err),
     );
+  };
+}
+
+/** Options of `siloErrorHandler()`. */
+export interface SiloErrorHandlerOptions {
+  /** Changes the answer for an error (see the adapters' `errorResponse`). Default: the shared table. */
+  errorResponse?: SiloErrorResponseHandler;
+}
+
+/**
+ * Express error middleware answering every `SiloError` from the shared table (core/http-error.ts):
+ * validation and missing tenant 400, unavailable or deadline 503 with `Retry-After`, request too
+ * large 413, other limits 429, the rest 500, as JSON `{ error, code, field? }`. Other errors, and
+ * errors after the response started, go on to the next error handler. Register it after the routes.
+ */
+export function siloErrorHandler(options: SiloErrorHandlerOptions = {}): ErrorRequestHandler {
+  const { errorResponse } = options;
+  if (errorResponse !== undefined && typeof errorResponse !== "function") throw new SiloValidationError("errorResponse", "must be a function");
+  return function siloErrorAnswer(err: unknown, _req: Request, res: Response, next: NextFunction): void {
+    const answer = res.headersSent ? undefined : httpErrorFor(err, errorResponse);
+    if (answer === undefined) {
+      next(err);
+      return;
+    }
+    res.status(answer.status).set(answer.headers).send(JSON.stringify(answer.body));
   };
 }
 

@@ -2,6 +2,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { EnvSource } from "../../core/env-config.js";
 import { SiloValidationError } from "../../core/errors.js";
+import { httpErrorFor } from "../../core/http-error.js";
 import { createScopeFactory, type SiloAdapterOptions, type SiloScope } from "../../core/request-scope.js";
 import type { SiloRequestView } from "../../core/request-view.js";
 
@@ -28,10 +29,12 @@ export interface SiloHonoOptions extends SiloAdapterOptions<Context> {
  * Hono middleware that puts the request's Silo scope on `c.var.silo` (and `c.var.enqueue`).
  * Without `client`, `SILO_*` settings are read from the Worker bindings (`c.env`), falling back to
  * `process.env`, on each request; clients are reused across requests with the same settings.
- * A missing (with `required`) or invalid tenant answers 400 through `HTTPException`.
+ * A missing (with `required`) or invalid tenant answers 400 through `HTTPException`; a `SiloError`
+ * the handler throws is answered from the shared table (core/http-error.ts) unless an
+ * `app.onError` of your own answered it.
  */
 export function silo(options: SiloHonoOptions = {}): MiddlewareHandler<{ Variables: SiloVariables }> {
-  const { waitUntil } = options;
+  const { waitUntil, errorResponse } = options;
   if (waitUntil !== undefined && typeof waitUntil !== "function") throw new SiloValidationError("waitUntil", "must be a function");
   const factory = createScopeFactory<Context>(options, { envPerRequest: true, extraKeys: ["waitUntil"] });
 
@@ -52,7 +55,18 @@ export function silo(options: SiloHonoOptions = {}): MiddlewareHandler<{ Variabl
     c.set("silo", outcome.scope);
     c.set("enqueue", outcome.scope.enqueue);
     await next();
+    // Hono has already turned a handler's throw into c.error and app.onError's answer. Replace
+    // only Hono's default answer (a plain-text 500): an app.onError of your own keeps the last word.
+    if (c.error !== undefined && isDefaultErrorAnswer(c.res)) {
+      const answer = httpErrorFor(c.error, errorResponse);
+      if (answer !== undefined) c.res = new Response(JSON.stringify(answer.body), { status: answer.status, headers: answer.headers });
+    }
   };
+}
+
+/** Hono's built-in onError answer: `c.text("Internal Server Error", 500)`. */
+function isDefaultErrorAnswer(res: Response): boolean {
+  return res.status === 500 && (res.headers.get("content-type") ?? "").startsWith("text/plain");
 }
 
 /** The neutral view of a Hono request; fields are read only when a resolver asks. */

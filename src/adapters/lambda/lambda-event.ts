@@ -1,4 +1,5 @@
 import type { SiloValidationError } from "../../core/errors.js";
+import type { SiloErrorResponse } from "../../core/http-error.js";
 import type { SiloRequestView } from "../../core/request-view.js";
 
 /** The event shapes `withSilo()` reads requests from; `"other"` is any non-HTTP event (SQS, EventBridge...). */
@@ -6,13 +7,14 @@ export type LambdaEventKind = "api-gateway-v1" | "http-api-v2" | "function-url" 
 
 /** The 400 answer to an HTTP event whose tenant is missing or invalid. */
 export interface SiloLambdaErrorResult {
-  statusCode: 400;
+  /** 400 for a bad tenant; for a `SiloError` from the handler, its status from the shared table. */
+  statusCode: number;
   /** Set for ALB events, which need it. */
   statusDescription?: string;
   headers?: Record<string, string>;
   /** Instead of `headers` for ALB target groups with multi-value headers on. */
   multiValueHeaders?: Record<string, string[]>;
-  /** `{ "error": message, "code": "SILO_VALIDATION", "field": "tenant" }` */
+  /** `{ "error": message, "code": "SILO_VALIDATION", "field": "tenant" }` (`field` for validation errors only) */
   body: string;
   isBase64Encoded: false;
 }
@@ -116,17 +118,35 @@ function authorizerClaims(authorizer: Dict | null | undefined, kind: LambdaEvent
 
 /** The 400 result for an HTTP event, in the shape its integration expects. */
 export function badRequestResult(event: unknown, kind: LambdaEventKind, error: SiloValidationError): SiloLambdaErrorResult {
-  const body = JSON.stringify({ error: error.message, code: error.code, field: error.field });
-  const contentType = "application/json; charset=utf-8";
+  return errorResult(event, kind, {
+    status: 400,
+    headers: { "content-type": "application/json; charset=utf-8" },
+    body: { error: error.message, code: error.code, field: error.field },
+  });
+}
+
+/** An error answer for an HTTP event, in the shape its integration expects. */
+export function errorResult(event: unknown, kind: LambdaEventKind, answer: SiloErrorResponse): SiloLambdaErrorResult {
+  const body = JSON.stringify(answer.body);
   if (kind === "alb") {
     const multi = typeof (event as LooseEvent).multiValueHeaders === "object" && (event as LooseEvent).multiValueHeaders !== null;
     return {
-      statusCode: 400,
-      statusDescription: "400 Bad Request",
-      ...(multi ? { multiValueHeaders: { "content-type": [contentType] } } : { headers: { "content-type": contentType } }),
+      statusCode: answer.status,
+      statusDescription: `${answer.status} ${STATUS_TEXT[answer.status] ?? "Error"}`,
+      ...(multi
+        ? { multiValueHeaders: Object.fromEntries(Object.entries(answer.headers).map(([k, v]) => [k, [v]])) }
+        : { headers: { ...answer.headers } }),
       body,
       isBase64Encoded: false,
     };
   }
-  return { statusCode: 400, headers: { "content-type": contentType }, body, isBase64Encoded: false };
+  return { statusCode: answer.status, headers: { ...answer.headers }, body, isBase64Encoded: false };
 }
+
+const STATUS_TEXT: Record<number, string> = {
+  400: "Bad Request",
+  413: "Payload Too Large",
+  429: "Too Many Requests",
+  500: "Internal Server Error",
+  503: "Service Unavailable",
+};

@@ -2,7 +2,8 @@ import type { Context } from "aws-lambda";
 import { SiloValidationError } from "../../core/errors.js";
 import { createScopeFactory, type RequestContext, type SiloAdapterOptions, type SiloScope, type SiloScopeFactory } from "../../core/request-scope.js";
 import { checkInt } from "../../core/validation.js";
-import { badRequestResult, lambdaEventKind, lambdaRequestView, type SiloLambdaErrorResult } from "./lambda-event.js";
+import { badRequestResult, errorResult, lambdaEventKind, lambdaRequestView, type SiloLambdaErrorResult } from "./lambda-event.js";
+import { httpErrorFor } from "../../core/http-error.js";
 
 /** The Lambda context with the invocation's Silo scope on `context.silo`. */
 export type SiloContext = Context & { silo: SiloScope };
@@ -50,10 +51,19 @@ function createInvocationScope<E>(options: SiloLambdaOptions<E>): (event: E, con
 export function withSilo<E = unknown, R = unknown>(handler: SiloHandler<E, R>, options: SiloLambdaOptions<E> = {}): (event: E, context: Context) => Promise<R | SiloLambdaErrorResult> {
   if (typeof handler !== "function") throw new SiloValidationError("handler", "must be a function (event, context) => Promise<result>");
   const scopeFor = createInvocationScope(options);
+  const { errorResponse } = options;
   return async function siloHandler(event, context) {
     const result = await scopeFor(event, context);
     if ("reject" in result) return result.reject;
-    return handler(event, Object.assign(context, { silo: result.scope }));
+    try {
+      return await handler(event, Object.assign(context, { silo: result.scope }));
+    } catch (err) {
+      // HTTP events answer a SiloError from the shared table; other events fail the invocation.
+      const kind = lambdaEventKind(event);
+      const answer = kind === "other" ? undefined : httpErrorFor(err, errorResponse);
+      if (answer === undefined) throw err;
+      return errorResult(event, kind, answer);
+    }
   };
 }
 

@@ -1,4 +1,4 @@
-import { BinaryReader, BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
+import { BinaryReader, BinaryWriter, WireType } from "./proto-wire.js";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type {
   ConcurrencyLimitSchema,
@@ -14,7 +14,7 @@ import type {
 } from "../../gen/silo/v1/silo_pb.js";
 
 // Hand-written protobuf encoding of the silo.v1 messages several RPCs share (payload bytes,
-// retry policy, limits, string maps), on protobuf-es's reflection-free wire reader and writer.
+// retry policy, limits, string maps), on our own protobuf wire reader and writer (proto-wire.ts).
 // The generated silo_pb.ts stays the source of truth: test/wire/silo-wire-codec.test.ts checks
 // these against its toBinary/fromBinary. Types come from it as types only, so nothing here boots
 // its file descriptor.
