@@ -40,11 +40,17 @@ export interface SiloErrorOptions {
   grpcCode?: string;
   /** Names the operation in the message, e.g. `"GetJob"`: the message becomes `"<context>: <message>"`. */
   context?: string;
+  /** Appended to the message in parentheses: the dev server's note on which flag fits. */
+  hint?: string;
 }
 
 function withContext(message: string, options: SiloErrorOptions | undefined): string {
-  return options?.context ? `${options.context}: ${message}` : message;
+  const text = options?.hint ? `${message} (${options.hint})` : message;
+  return options?.context ? `${options.context}: ${text}` : text;
 }
+
+/** Metadata silo-edge's dev server adds to some refusals, saying which flag fits (dev-server/errors.ts). */
+const DEV_SERVER_HINT_HEADER = "x-silo-dev-server-hint";
 
 /**
  * Base class of every error this package throws (the upstream client's classes included), so one
@@ -313,7 +319,8 @@ export function toSiloError(err: unknown, context: string, subject: ErrorSubject
   const ce = ConnectError.from(err);
   const grpcCode = grpcCodeName(ce.code);
   const raw = ce.rawMessage;
-  const opts: SiloErrorOptions = { cause: err, context, grpcCode };
+  const hint = ce.metadata.get(DEV_SERVER_HINT_HEADER) ?? undefined;
+  const opts: SiloErrorOptions = { cause: err, context, grpcCode, ...(hint ? { hint: hint.slice(0, 200) } : {}) };
   const dup = ALREADY_EXISTS.exec(raw);
   if (dup && (ce.code === Code.Internal || ce.code === Code.AlreadyExists)) {
     return new JobAlreadyExistsError(dup[1] ?? subject.jobId, subject.tenant, raw, opts);

@@ -4,13 +4,20 @@ import { Code, ConnectError } from "@connectrpc/connect";
  * Status helpers with the stock server's codes. Messages are passed verbatim: clients match on
  * them (for example the duplicate-id INTERNAL), so callers copy them from the wire contract.
  */
-export function invalidArgument(message: string): ConnectError {
-  return new ConnectError(message, Code.InvalidArgument);
+export function invalidArgument(message: string, metadata?: Record<string, string>): ConnectError {
+  return new ConnectError(message, Code.InvalidArgument, metadata);
 }
 
-export function failedPrecondition(message: string): ConnectError {
-  return new ConnectError(message, Code.FailedPrecondition);
+export function failedPrecondition(message: string, metadata?: Record<string, string>): ConnectError {
+  return new ConnectError(message, Code.FailedPrecondition, metadata);
 }
+
+/**
+ * Response metadata the dev server adds to its tenancy refusals: which flag gives the other mode.
+ * The status message stays the stock server's text, byte for byte; silo-edge's client appends the
+ * hint to the error message it throws (core/errors.ts).
+ */
+export const DEV_SERVER_HINT_HEADER = "x-silo-dev-server-hint";
 
 export function notFound(message: string, metadata?: Record<string, string>): ConnectError {
   return new ConnectError(message, Code.NotFound, metadata);

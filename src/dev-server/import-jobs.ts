@@ -2,7 +2,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { ImportJobRequest, ImportJobResultSchema, ImportJobsRequest, ImportJobsResponseSchema } from "../gen/silo/v1/silo_pb.js";
 import { AttemptStatus, JobStatus } from "../gen/silo/v1/silo_pb.js";
-import { failedPrecondition, invalidArgument } from "./errors.js";
+import { DEV_SERVER_HINT_HEADER, failedPrecondition, invalidArgument } from "./errors.js";
 import type { ImportJob, ImportedAttempt, ShardStore } from "./job-store.js";
 import { ImportRefusal } from "./job-store.js";
 import { storedLimits } from "./limit-defaults.js";
@@ -127,7 +127,10 @@ const TONIC_CODE_NAMES: Partial<Record<Code, string>> = { [Code.Canceled]: "Canc
 export function statusText(err: unknown): string {
   const ce = ConnectError.from(err);
   const code = TONIC_CODE_NAMES[ce.code] ?? Code[ce.code];
-  const headers = [...ce.metadata.entries()].map(([k, v]) => `${rustDebugString(k)}: ${rustDebugString(v)}`).join(", ");
+  // The dev server's own hint header is not something the stock server would have put there.
+  const headers = [...ce.metadata.entries()]
+    .filter(([k]) => k !== DEV_SERVER_HINT_HEADER)
+    .map(([k, v]) => `${rustDebugString(k)}: ${rustDebugString(v)}`).join(", ");
   return `status: ${code}, message: ${rustDebugString(ce.rawMessage)}, details: [], metadata: MetadataMap { headers: {${headers}} }`;
 }
 

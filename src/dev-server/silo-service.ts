@@ -9,7 +9,7 @@ import type {
 } from "../gen/silo/v1/silo_pb.js";
 import { AttemptStatus, JobStatus, Silo } from "../gen/silo/v1/silo_pb.js";
 import type { ClusterState } from "./cluster-state.js";
-import { failedPrecondition, internal, invalidArgument, notFound, unavailable, unimplemented } from "./errors.js";
+import { DEV_SERVER_HINT_HEADER, failedPrecondition, internal, invalidArgument, notFound, unavailable, unimplemented } from "./errors.js";
 import { importJobs } from "./import-jobs.js";
 import type { AttemptRecord, JobRecord, Lease, Outcome, RefreshLease, ShardStore } from "./job-store.js";
 import { DEFAULT_TENANT, isTerminal, statusName } from "./job-store.js";
@@ -104,20 +104,21 @@ function createSiloHandlers(ctx: SiloServiceContext): Partial<ServiceImpl<typeof
     return store;
   };
 
-  // The stock server's messages, then which dev-server flag makes the other mode: a client's use
-  // of tenants must match the server's mode, and a newcomer's first mismatch should say how.
-  const tenancyOnHint = " (the dev server runs with --tenancy: send a tenant, or restart it without --tenancy)";
-  const tenancyOffHint = " (the dev server runs without --tenancy: send no tenant, or restart it with --tenancy)";
+  // The stock server's messages, plus metadata naming the dev-server flag for the other mode: a
+  // client's use of tenants must match the server's mode, and a newcomer's first mismatch should
+  // say how. The message itself stays exact (ImportJobs embeds it in per-job results too).
+  const tenancyOnHint = { [DEV_SERVER_HINT_HEADER]: "the dev server runs with --tenancy: send a tenant, or restart it without --tenancy" };
+  const tenancyOffHint = { [DEV_SERVER_HINT_HEADER]: "the dev server runs without --tenancy: send no tenant, or restart it with --tenancy" };
 
   const validateTenant = (tenant: string | undefined): string => {
     const present = tenant === undefined || tenant === "" ? undefined : tenant;
     if (tenancy) {
-      if (present === undefined) throw invalidArgument(`tenant id required${tenancyOnHint}`);
+      if (present === undefined) throw invalidArgument("tenant id required", tenancyOnHint);
       if ([...present].length > 64) throw invalidArgument("invalid tenant id");
       return present;
     }
     if (present !== undefined) {
-      throw failedPrecondition(`tenant must not be provided when tenancy is disabled on the server${tenancyOffHint}`);
+      throw failedPrecondition("tenant must not be provided when tenancy is disabled on the server", tenancyOffHint);
     }
     return DEFAULT_TENANT;
   };
@@ -148,7 +149,7 @@ function createSiloHandlers(ctx: SiloServiceContext): Partial<ServiceImpl<typeof
   const checkWorkerTenant = (store: ShardStore, tenantId: string | undefined): void => {
     if (!tenancy) return;
     if (tenantId === undefined || tenantId === "") {
-      throw invalidArgument(`tenant_id is required for worker operations when tenancy is enabled${tenancyOnHint}`);
+      throw invalidArgument("tenant_id is required for worker operations when tenancy is enabled", tenancyOnHint);
     }
     checkTenantInRange(store.shardId, tenantId);
   };

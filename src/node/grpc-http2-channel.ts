@@ -381,6 +381,13 @@ class UnaryCall implements H2StreamHandler {
   private start(): void {
     const wait = reconnectDelay(this.state.target);
     if (wait > 0) {
+      if (Date.now() + wait >= this.deadlineAt) {
+        // As gRPC fails calls fast in TRANSIENT_FAILURE: waiting out a backoff that outlasts the
+        // deadline would only turn "the server is down" into a deadline error.
+        const message = `no connection to ${this.state.target.origin}: the last attempts failed and the next is ${Math.ceil(wait)} ms away, past this call's deadline`;
+        this.fail(new ConnectError(message, Code.Unavailable, undefined, undefined, new Http2DeliveryFailure(message, false)));
+        return;
+      }
       // The last connection attempts failed: wait for the backoff (the deadline still holds).
       this.backoffTimer = setTimeout(() => {
         this.backoffTimer = undefined;

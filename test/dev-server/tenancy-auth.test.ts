@@ -2,6 +2,7 @@ import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DevServer } from "../../src/dev-server/index.js";
 import { startDevServer } from "../../src/dev-server/index.js";
+import { SiloFailedPreconditionError, SiloGRPCClient } from "silo-edge";
 import { expectError, transports, uniqueGroup } from "./harness.js";
 
 describe.each(transports)("tenancy and auth over $name", (transport) => {
@@ -39,23 +40,32 @@ describe.each(transports)("tenancy and auth over $name", (transport) => {
       await client.enqueue({ shard: plainShard, tenant: "", taskGroup: "g" });
     });
 
-    it("refuses a tenant with FAILED_PRECONDITION, in the stock server's words plus the flag that fits", async () => {
-      await expectError(
+    it("refuses a tenant with FAILED_PRECONDITION, in the stock server's exact words, with the flag that fits as metadata", async () => {
+      const refused = await expectError(
         transport.client(plain.addresses[0] as string).enqueue({ shard: plainShard, tenant: "acme", taskGroup: "g" }),
         Code.FailedPrecondition,
-        "tenant must not be provided when tenancy is disabled on the server" +
-          " (the dev server runs without --tenancy: send no tenant, or restart it with --tenancy)",
+        "tenant must not be provided when tenancy is disabled on the server",
       );
+      expect(refused.metadata.get("x-silo-dev-server-hint")).toBe("the dev server runs without --tenancy: send no tenant, or restart it with --tenancy");
+    });
+
+    it("shows that hint in the message of the error silo-edge's client throws", async () => {
+      const client = new SiloGRPCClient({ servers: plain.addresses, useTls: false, protocol: transport.name.startsWith("gRPC-web") ? "grpc-web" : "grpc" });
+      const error = await client.enqueue({ payload: 1, taskGroup: "g", tenant: "acme" }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(SiloFailedPreconditionError);
+      expect((error as SiloFailedPreconditionError).grpcMessage).toBe("tenant must not be provided when tenancy is disabled on the server");
+      expect((error as Error).message).toContain("restart it with --tenancy");
     });
   });
 
   describe("with tenancy enabled", () => {
-    it("requires a tenant, in the stock server's words plus the flag that fits", async () => {
-      await expectError(
+    it("requires a tenant, in the stock server's exact words, with the flag that fits as metadata", async () => {
+      const refused = await expectError(
         transport.client(tenanted.addresses[0] as string).enqueue({ shard: tenantedShard, taskGroup: "g" }),
         Code.InvalidArgument,
-        "tenant id required (the dev server runs with --tenancy: send a tenant, or restart it without --tenancy)",
+        "tenant id required",
       );
+      expect(refused.metadata.get("x-silo-dev-server-hint")).toBe("the dev server runs with --tenancy: send a tenant, or restart it without --tenancy");
     });
 
     it("refuses a tenant longer than 64 characters", async () => {

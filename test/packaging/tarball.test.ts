@@ -174,6 +174,6 @@ describe("the packed tarball, installed into a fresh ESM project", () => {
     ].join("\n");
     writeFileSync(join(consumer.dir, "snippet.mjs"), script);
     const { stdout } = await run(process.execPath, ["snippet.mjs"], consumer.dir);
-    expect(stdout).toMatch(/^[0-9a-f-]{36} SCHEDULED\n$/);
+    expect(stdout).toMatch(/^[0-9a-f-]{36} Scheduled\n$/);
   }, 30_000);
 });
