@@ -99,6 +99,14 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
+  // Installed before anything is printed: whoever reads our output may signal us at once, and a
+  // SIGINT with no listener kills the process (exit 130 through the bin wrapper). Listeners stay
+  // installed: Ctrl-C reaches both the bin wrapper (which forwards it) and this process, and a
+  // second SIGINT with no listener would kill us before close() finishes.
+  const stopRequested = new Promise<void>((resolve) => {
+    process.on("SIGINT", () => resolve());
+    process.on("SIGTERM", () => resolve());
+  });
   let server;
   try {
     server = await startDevServer(options);
@@ -115,12 +123,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const notes = [options.tenancy === true ? "tenancy on" : "", options.gubernator === "none" ? "no gubernator: rate-limited jobs never run" : ""].filter((n) => n !== "");
   process.stdout.write(`silo-edge dev server ready${notes.length > 0 ? ` (${notes.join("; ")})` : ""}; Ctrl-C to stop\n`);
-  // Listeners stay installed: Ctrl-C reaches both the bin wrapper (which forwards it) and this
-  // process, and a second SIGINT with no listener would kill us before close() finishes.
-  await new Promise<void>((resolve) => {
-    process.on("SIGINT", () => resolve());
-    process.on("SIGTERM", () => resolve());
-  });
+  await stopRequested;
   await server.close();
   process.stdout.write("silo-edge dev server stopped\n");
   return 0;
