@@ -7,9 +7,9 @@ import { startCluster, uniqueGroup, waitFor, type Cluster } from "./worker-harne
 const handler: TaskHandler = async () => ({ type: "success", result: null });
 
 /**
- * A client of a dev server that has shut down. Without retries each poll fails at once; with the
- * default 8 retries and their backoff, one LeaseTasks call would keep trying for half a minute
- * (as upstream's client retries LeaseTasks on connectivity errors).
+ * A client of a dev server that has shut down. Without retries each poll fails quickly; with the
+ * default 8 retries, their backoff and the reconnect backoff, one LeaseTasks call would keep
+ * trying for minutes (upstream's client retries LeaseTasks on connectivity errors too).
  */
 async function clientOfStoppedServer(): Promise<SiloGRPCClient> {
   const { server } = await startCluster();
