@@ -100,6 +100,20 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
+  // Installed before anything is printed: whoever reads our output may signal us at once, and a
+  // SIGINT with no listener kills the process (exit 130 through the bin wrapper). Listeners stay
+  // installed: Ctrl-C reaches both the bin wrapper (which forwards it) and this process, and a
+  // second SIGINT with no listener would kill us before close() finishes.
+  let stopWatching = (): void => undefined;
+  const stopRequested = new Promise<void>((resolve) => {
+    process.on("SIGINT", () => resolve());
+    process.on("SIGTERM", () => resolve());
+    process.on("SIGHUP", () => resolve());
+    stopWatching = watchParent((why) => {
+      process.stdout.write(`silo-edge dev server: ${why}, stopping\n`);
+      resolve();
+    });
+  });
   let server;
   try {
     server = await startDevServer(options);
@@ -116,18 +130,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const notes = [options.tenancy === true ? "tenancy on" : "", options.gubernator === "none" ? "no gubernator: rate-limited jobs never run" : ""].filter((n) => n !== "");
   process.stdout.write(`silo-edge dev server ready${notes.length > 0 ? ` (${notes.join("; ")})` : ""}; Ctrl-C to stop\n`);
-  // Listeners stay installed: Ctrl-C reaches both the bin wrapper (which forwards it) and this
-  // process, and a second SIGINT with no listener would kill us before close() finishes.
-  let stopWatching = (): void => undefined;
-  await new Promise<void>((resolve) => {
-    process.on("SIGINT", () => resolve());
-    process.on("SIGTERM", () => resolve());
-    process.on("SIGHUP", () => resolve());
-    stopWatching = watchParent((why) => {
-      process.stdout.write(`silo-edge dev server: ${why}, stopping\n`);
-      resolve();
-    });
-  });
+  await stopRequested;
   stopWatching();
   await server.close();
   process.stdout.write("silo-edge dev server stopped\n");

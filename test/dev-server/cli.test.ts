@@ -110,6 +110,14 @@ describe("the silo-edge dev CLI", () => {
     expect(await accepts(addresses[0] as string)).toBe(false);
   });
 
+  it("exits 0 on a SIGINT sent the moment it prints its first line, before the ready line", async () => {
+    // Whoever reads the output may stop the server as soon as it appears: the CLI must already
+    // handle SIGINT by then, or the signal kills it (exit 130 through the bin wrapper).
+    const child = run(["dev", "--port", "0", "--shards", "256"]);
+    child.stdout?.once("data", () => child.kill("SIGINT"));
+    expect(await exitCode(child)).toBe(0);
+  });
+
   it("exits 2 with a clear message on an invalid flag", async () => {
     const child = run(["dev", "--nodes", "zero"]);
     let err = "";

@@ -113,11 +113,15 @@ describe("SiloWorker duplicate deliveries", () => {
       },
     });
     worker.start();
-    await client.enqueue({
-      taskGroup,
-      payload: {},
-      limits: [{ type: "floatingConcurrency", key: "dup-quota", defaultMaxConcurrency: 1, refreshIntervalMs: 50 }],
-    });
+    // The server asks for a refresh when a job has to wait for the floating limit (upstream
+    // src/job_store_shard/floating.rs): the second job waits behind the first.
+    for (let i = 0; i < 2; i++) {
+      await client.enqueue({
+        taskGroup,
+        payload: {},
+        limits: [{ type: "floatingConcurrency", key: "dup-quota", defaultMaxConcurrency: 1, refreshIntervalMs: 60_000 }],
+      });
+    }
     await waitFor(() => errors.length > 0, { what: "the duplicate refresh" });
     release.resolve();
     await worker.stop();

@@ -1,10 +1,21 @@
 // SiloWorker's options, defaults and getters, as upstream typescript_client/src/worker.ts
 // defines them, written the way an upstream user would.
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { SiloWorker, WorkerMetrics, type SiloGRPCClient, type TaskHandler } from "silo-edge";
+import { SiloGRPCClient, SiloWorker, WorkerMetrics, type TaskHandler } from "silo-edge";
 import { startCluster, uniqueGroup, waitFor, type Cluster } from "./worker-harness.js";
 
 const handler: TaskHandler = async () => ({ type: "success", result: null });
+
+/**
+ * A client of a dev server that has shut down. Without retries each poll fails quickly; with the
+ * default 8 retries, their backoff and the reconnect backoff, one LeaseTasks call would keep
+ * trying for minutes (upstream's client retries LeaseTasks on connectivity errors too).
+ */
+async function clientOfStoppedServer(): Promise<SiloGRPCClient> {
+  const { server } = await startCluster();
+  await server.close();
+  return new SiloGRPCClient({ servers: server.addresses, useTls: false, shardRouting: { maxRetries: 0 } });
+}
 
 describe("SiloWorker options (upstream typescript_client/src/worker.ts)", () => {
   let cluster: Cluster;
@@ -111,8 +122,7 @@ describe("SiloWorker options (upstream typescript_client/src/worker.ts)", () => 
   });
 
   it("sends poll errors to console.error when no onError is given", async () => {
-    const { server, client: lonely } = await startCluster();
-    await server.close();
+    const lonely = await clientOfStoppedServer();
     const spy = vi.spyOn(console, "error").mockImplementation(() => undefined);
     try {
       const worker = new SiloWorker({ client: lonely, workerId: "w", taskGroup: "g", handler, pollIntervalMs: 10 });
@@ -126,8 +136,7 @@ describe("SiloWorker options (upstream typescript_client/src/worker.ts)", () => 
   });
 
   it("passes poll errors to onError, and keeps polling", async () => {
-    const { server, client: lonely } = await startCluster();
-    await server.close();
+    const lonely = await clientOfStoppedServer();
     const errors: Error[] = [];
     const worker = new SiloWorker({ client: lonely, workerId: "w", taskGroup: "g", handler, pollIntervalMs: 5, onError: (e) => errors.push(e) });
     worker.start();
