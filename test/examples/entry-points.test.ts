@@ -38,6 +38,7 @@ function runMain(file: string, env: Record<string, string>): { child: ChildProce
 describe.each([
   ["Express", "examples/express/server.ts"],
   ["Hono on Node", "examples/hono-node/server.ts"],
+  ["Fastify", "examples/fastify/server.ts"],
 ])("the %s example's main", (_name, file) => {
   let server: DevServer;
   beforeAll(async () => {

@@ -18,7 +18,14 @@ export const ENTRY_POINTS = Object.keys(rootPackage.exports)
   .map((key) => (key === "." ? "silo-edge" : `silo-edge/${key.slice(2)}`));
 
 /** What a consumer installs next to silo-edge to use every entry point: the optional peers and their types. */
-const CONSUMER_DEPENDENCIES = ["hono", "express", "@types/express", "@middy/core", "@types/aws-lambda", "@types/node"];
+const CONSUMER_DEPENDENCIES = ["hono", "express", "@types/express", "fastify", "@middy/core", "@types/aws-lambda", "@types/node"];
+
+/**
+ * Fastify 5 supports Node 20, but its light-my-request@6.8 needs cookie@2, which declares node >= 22:
+ * `--engine-strict` on Node 20 refuses it. A Node 20 user of fastify pins the last light-my-request
+ * before that (README, "Fastify"); so does this consumer.
+ */
+const CONSUMER_OVERRIDES = { "light-my-request": "6.6.0" };
 
 export interface RunResult {
   stdout: string;
@@ -77,7 +84,7 @@ export async function createConsumer(): Promise<Consumer> {
   const tarball = join(dir, packed.filename);
   const dependencies: Record<string, string> = { "silo-edge": `file:./${packed.filename}` };
   for (const name of CONSUMER_DEPENDENCIES) dependencies[name] = rootPackage.devDependencies[name] as string;
-  writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "consumer", version: "1.0.0", private: true, type: "module", dependencies }, null, 2));
+  writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "consumer", version: "1.0.0", private: true, type: "module", dependencies, overrides: CONSUMER_OVERRIDES }, null, 2));
   const install = await run("npm", ["install", "--engine-strict", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=warn"], dir);
   mkdirSync(join(dir, "src"));
   return { dir, tarball, installStderr: install.stderr };

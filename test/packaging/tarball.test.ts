@@ -15,7 +15,9 @@ import { createFileTopologyStore, createGrpcHttp2Transport } from "silo-edge/nod
 import { startDevServer, type DevServer } from "silo-edge/dev";
 import { createGrpcWebFetchTransport } from "silo-edge/connect";
 import { withSilo as withSiloFetch } from "silo-edge/fetch";
+import { siloPlugin, siloErrorHandler } from "silo-edge/fastify";
 import { Hono } from "hono";
+import Fastify from "fastify";
 import express from "express";
 import middy from "@middy/core";
 import type { APIGatewayProxyEventV2, APIGatewayProxyResult, APIGatewayProxyEvent } from "aws-lambda";
@@ -70,6 +72,15 @@ export const POST = withSiloFetch(async (request: Request, silo) => {
   const handle = await silo.enqueue({ payload: await request.json(), taskGroup: "orders" });
   return Response.json({ id: handle.id }, { status: 202 });
 }, { client, tenant: fromHeader("x-tenant-id") });
+
+export const fastifyApp = Fastify();
+fastifyApp.setErrorHandler(siloErrorHandler());
+void fastifyApp.register(siloPlugin, { client, tenant: fromHeader("x-tenant-id"), required: true });
+fastifyApp.post("/orders", async (request, reply) => {
+  notAny(request.silo, true);
+  const handle = await request.silo.enqueue({ payload: request.body, taskGroup: "orders" });
+  return reply.code(202).send({ id: handle.id });
+});
 `;
 
 // node16 checks every declaration file (ours and our dependencies'); bundler is the usual

@@ -23,7 +23,7 @@ function modulesLoadedBy(specifier: string): Promise<string[]> {
 const fromConnectOrProtobuf = (urls: string[]): string[] => urls.filter((u) => /\/node_modules\/(@connectrpc|@bufbuild\/protobuf)\//.test(u));
 
 describe("an unbundled import", () => {
-  it.each(["silo-edge", "silo-edge/hono", "silo-edge/express", "silo-edge/lambda", "silo-edge/fetch", "silo-edge/worker"])(
+  it.each(["silo-edge", "silo-edge/hono", "silo-edge/express", "silo-edge/lambda", "silo-edge/fetch", "silo-edge/fastify", "silo-edge/worker"])(
     "of %s loads no module of @connectrpc/* or @bufbuild/protobuf",
     async (specifier) => {
       const urls = await modulesLoadedBy(specifier);
