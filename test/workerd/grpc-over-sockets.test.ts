@@ -134,4 +134,16 @@ describe("a Worker speaking gRPC over connect()", () => {
     const job = await node.getJob(body.id, "umbrella");
     expect(job.payload).toEqual({ via: "hono" });
   });
+
+  it("drains a task group over gRPC with drainTasks and reports each outcome", async () => {
+    const taskGroup = "socket-drain";
+    const jobs = await Promise.all(["acme", "globex", "initech"].map((tenant, n) => node.enqueue({ taskGroup, tenant, payload: { n } })));
+    const res = await mf.dispatchFetch(`http://worker/drain?group=${taskGroup}`, { method: "POST" });
+    const body = (await res.json()) as Record<string, unknown>;
+    expect(res.status, JSON.stringify(body)).toBe(200);
+    expect(body).toMatchObject({ leased: 3, succeeded: 3, failed: 0, stoppedBecause: "queue_empty" });
+    for (const [n, job] of jobs.entries()) {
+      expect(await job.getResult()).toMatchObject({ outcome: "succeeded", result: { tenant: job.tenant, doubled: n * 2 } });
+    }
+  });
 });
