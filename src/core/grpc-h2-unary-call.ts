@@ -39,6 +39,12 @@ export interface H2SessionSource {
   release(entry: H2SessionHandle): void;
   /** `entry` takes no new streams: forget it. */
   drop(entry: H2SessionHandle): void;
+  /**
+   * Give each call its own deadline timer instead of the process-wide shared one. workerd needs
+   * it: a timer belongs to the request that set it and dies with it, and its callback must not
+   * touch another request's connection. Default: false (shared timer, cheaper on Node).
+   */
+  readonly timerPerCall?: boolean;
 }
 
 /** What every call of one channel shares. */
@@ -131,6 +137,8 @@ export class UnaryCall implements H2StreamHandler {
   private chunks: Uint8Array[] | undefined;
   /** Pending wait for the pool's reconnect backoff. */
   private backoffTimer: ReturnType<typeof setTimeout> | undefined;
+  /** This call's own deadline timer, where the source asks for one (timerPerCall). */
+  private deadlineTimer: ReturnType<typeof setTimeout> | undefined;
   /** Response body bytes received on the current stream. */
   private received = 0;
   /** Length the response's gRPC message declares; -1 until its 5-byte prefix arrived. */
@@ -156,7 +164,8 @@ export class UnaryCall implements H2StreamHandler {
     }
     if (timeoutMs !== undefined) {
       this.deadlineAt = Date.now() + timeoutMs;
-      trackDeadline(this);
+      if (state.sessions.timerPerCall === true) this.deadlineTimer = setTimeout(() => this.deadlineExceeded(), Math.min(timeoutMs, 0x7fffffff));
+      else trackDeadline(this);
     }
     this.start();
   }
@@ -459,7 +468,8 @@ export class UnaryCall implements H2StreamHandler {
   private settle(): void {
     this.settled = true;
     if (this.backoffTimer !== undefined) clearTimeout(this.backoffTimer);
-    if (this.deadlineAt !== Infinity) untrackDeadline(this);
+    if (this.deadlineTimer !== undefined) clearTimeout(this.deadlineTimer);
+    else if (this.deadlineAt !== Infinity) untrackDeadline(this);
     this.signal?.removeEventListener("abort", this);
   }
 }

@@ -90,6 +90,7 @@ export function createGrpcSocketChannel(options: GrpcSocketChannelOptions): Grpc
         if (--entry.active === 0 && entry.dropped && !entry.session.destroyed) entry.session.close();
       },
       drop: (handle) => drop(handle as SocketSession),
+      timerPerCall: true,
     };
     return source;
   });
