@@ -26,6 +26,7 @@ import { evaluateTargets, targetsTable, type BenchResults } from "./targets.js";
 import { runTenantHash } from "./tenant-hash.js";
 import { runWarmEnqueue } from "./warm-enqueue.js";
 import { runWorkerBundle } from "./worker-bundle.js";
+import { runWorkerSockets } from "./worker-sockets.js";
 
 const BENCHES = ["hash", "warm", "cold", "worker", "many"] as const;
 type BenchName = (typeof BENCHES)[number];
@@ -91,6 +92,9 @@ try {
     results.worker = await runWorkerBundle(ctx);
     results.worker.tables.forEach(print);
     tables.push(...results.worker.tables);
+    const sockets = await runWorkerSockets(ctx);
+    sockets.tables.forEach(print);
+    tables.push(...sockets.tables);
   }
 } finally {
   await server.close();

@@ -5,13 +5,26 @@ import type { Platform, PlatformTransportOptions } from "./protocol.js";
 import type { UnaryChannel } from "./unary-channel.js";
 
 const GRPC_UNSUPPORTED =
-  '"grpc" needs HTTP/2 with trailers, which this runtime\'s fetch cannot do; use "grpc-web" behind a gRPC-web front (e.g. Envoy\'s grpc_web filter)';
+  '"grpc" needs HTTP/2 with trailers, which this runtime\'s fetch cannot do; in a Cloudflare Worker, import "silo-edge/workers-grpc" once to speak it over TCP sockets; elsewhere use "grpc-web" behind a gRPC-web front (e.g. Envoy\'s grpc_web filter)';
 
-/** Fetch-only runtimes (workerd, browsers, Deno): gRPC-web by default; no HTTP/2 gRPC. */
+/** Builds "grpc" channels where the runtime can (src/workers/grpc-sockets.ts in workerd). */
+type GrpcChannelFactory = (options: PlatformTransportOptions) => UnaryChannel;
+let grpcChannel: GrpcChannelFactory | undefined;
+
+/** Makes protocol "grpc" available on this platform; `silo-edge/workers-grpc` calls it in workerd. */
+export function setGrpcChannelFactory(factory: GrpcChannelFactory): void {
+  grpcChannel = factory;
+}
+
+/**
+ * Fetch-only runtimes (workerd, browsers, Deno): gRPC-web by default; HTTP/2 gRPC only once
+ * `silo-edge/workers-grpc` was imported in workerd.
+ */
 export const platform: Platform = {
   defaultProtocol: "grpc-web",
-  unsupported: (protocol) => (protocol === "grpc" ? GRPC_UNSUPPORTED : undefined),
-  createChannel({ baseUrl, protocol, fetch, maxReceiveMessageBytes }: PlatformTransportOptions): UnaryChannel {
+  unsupported: (protocol) => (protocol === "grpc" && grpcChannel === undefined ? GRPC_UNSUPPORTED : undefined),
+  createChannel(options: PlatformTransportOptions): UnaryChannel {
+    const { baseUrl, protocol, fetch, maxReceiveMessageBytes } = options;
     // Looked up per call, so a fetch patched after the client was built (tests, polyfills) is used.
     const doFetch = fetch ?? ((input, init) => globalThis.fetch(input, init));
     switch (protocol) {
@@ -20,7 +33,8 @@ export const platform: Platform = {
       case "connect":
         return createConnectFetchChannel({ baseUrl, fetch: doFetch, maxReceiveMessageBytes });
       case "grpc":
-        throw new SiloValidationError("protocol", GRPC_UNSUPPORTED);
+        if (grpcChannel === undefined) throw new SiloValidationError("protocol", GRPC_UNSUPPORTED);
+        return grpcChannel({ baseUrl, protocol, maxReceiveMessageBytes, ...(options.tls ? { tls: options.tls } : {}) });
     }
   },
 };

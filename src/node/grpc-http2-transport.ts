@@ -21,7 +21,7 @@ import { chainUnaryInterceptors, runInterceptedUnaryCall } from "../core/interce
 import { toConnectError } from "../core/connect-error-bridge.js";
 import { callTimeout, frameRequest, normalizeMessage, parseResponse } from "../core/unary-message-codec.js";
 import { createGrpcHttp2Channel, outgoingHeaders } from "./grpc-http2-channel.js";
-import { contentTypeProto, userAgent } from "./grpc-request-headers.js";
+import { contentTypeProto, userAgent } from "../core/grpc-request-headers.js";
 import type { Http2UnaryResult } from "./grpc-http2-channel.js";
 
 /** Options of {@link createGrpcHttp2Transport}. */

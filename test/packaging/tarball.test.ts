@@ -16,6 +16,7 @@ import { startDevServer, type DevServer } from "silo-edge/dev";
 import { createGrpcWebFetchTransport } from "silo-edge/connect";
 import { withSilo as withSiloFetch } from "silo-edge/fetch";
 import { siloPlugin, siloErrorHandler } from "silo-edge/fastify";
+import { workersGrpc } from "silo-edge/workers-grpc";
 import { Hono } from "hono";
 import Fastify from "fastify";
 import express from "express";
@@ -28,6 +29,7 @@ function notAny<T>(_value: T, _proof: IsAny<T> extends true ? never : true): voi
 const client = new SiloGRPCClient({ servers: ["127.0.0.1:7450"], topologyCache: createFileTopologyStore() });
 notAny(client, true);
 notAny(new SiloUnavailableError("down"), true);
+notAny(workersGrpc, true);
 
 const app = new Hono<{ Variables: SiloVariables }>();
 app.use("/orders/*", silo({ client, tenant: fromHeader("x-tenant-id"), required: true }));

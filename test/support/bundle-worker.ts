@@ -17,6 +17,8 @@ export async function bundleWorker(entry: string, options: { minify?: boolean } 
     mainFields: ["module", "main"],
     minify: options.minify ?? false,
     logLevel: "silent",
+    // workerd built-ins, as wrangler leaves them.
+    external: ["cloudflare:*"],
   });
   return result.outputFiles[0]!.text;
 }

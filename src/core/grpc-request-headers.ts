@@ -1,6 +1,6 @@
-import { Code, ConnectError } from "../core/rpc-error.js";
-import { encodeGrpcTimeout } from "../core/grpc-status.js";
-import { concatBlocks as concat, encodeField } from "../core/h2/hpack.js";
+import { Code, ConnectError } from "./rpc-error.js";
+import { encodeGrpcTimeout } from "./grpc-status.js";
+import { concatBlocks as concat, encodeField } from "./h2/hpack.js";
 
 // HPACK header blocks of gRPC requests. Encoding is stateless (literals, never the peer's dynamic
 // table), so the parts that repeat (method, scheme, authority, protocol headers, each path, a

@@ -1,0 +1,5 @@
+// `silo-edge/workers-grpc` outside workerd: nothing to do. Node speaks gRPC natively; browsers
+// and other fetch-only runtimes cannot open TCP sockets, so "grpc" stays unavailable there.
+
+/** False: this runtime is not workerd, so importing the entry changed nothing. */
+export const workersGrpc: boolean = false;
