@@ -70,23 +70,6 @@ export interface RawTask {
   leaseMs: bigint;
 }
 
-/** A task with its payload decoded, as a worker's handler sees it. */
-export interface Task<Payload = unknown, Metadata extends Record<string, string> = Record<string, string>> {
-  id: string;
-  jobId: string;
-  attemptNumber: number;
-  relativeAttemptNumber: number;
-  leaseMs: bigint;
-  payload: Payload;
-  priority: number;
-  shard: string;
-  taskGroup: string;
-  tenantId?: string;
-  isLastAttempt: boolean;
-  metadata: Metadata;
-  limits: Limit[];
-}
-
 /** A floating-limit refresh task as `leaseTasks` returns it. */
 export interface RefreshTask {
   id: string;
