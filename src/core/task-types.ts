@@ -72,15 +72,23 @@ export interface RawTask {
 
 /** A floating-limit refresh task as `leaseTasks` returns it. */
 export interface RefreshTask {
+  /** The refresh task's id. */
   id: string;
   /** The floating limit's key. */
   queueKey: string;
+  /** The limit's current maximum. */
   currentMaxConcurrency: number;
+  /** When the maximum was last refreshed, epoch ms. */
   lastRefreshedAtMs: bigint;
+  /** Metadata given with the limit at enqueue time. */
   metadata: Record<string, string>;
+  /** Lease length in ms. */
   leaseMs: bigint;
+  /** The shard the task came from. */
   shard: string;
+  /** The task group it was leased from. */
   taskGroup: string;
+  /** The tenant of the jobs the limit applies to; undefined for the default tenant. */
   tenant?: string;
 }
 

@@ -1,6 +1,7 @@
 import type { SiloGRPCClient } from "../core/silo-client.js";
 import type { OtelMeter } from "../core/otel-types.js";
 import type { Task } from "./silo-task.js";
+import type { RefreshTask } from "../core/task-types.js";
 
 /** What a `SiloWorker` handler returns: the attempt's outcome. */
 export type TaskOutcome<Result = unknown> =
@@ -30,27 +31,8 @@ export type TaskHandler<Payload = unknown, Metadata extends Record<string, strin
   context: TaskContext<Payload, Metadata>,
 ) => Promise<TaskOutcome<Result>>;
 
-/** A floating concurrency limit whose maximum the server asks a worker to recompute. */
-export interface RefreshTask {
-  /** The refresh task's id. */
-  id: string;
-  /** The floating limit's key. */
-  queueKey: string;
-  /** The limit's current maximum. */
-  currentMaxConcurrency: number;
-  /** When the maximum was last refreshed, epoch ms. */
-  lastRefreshedAtMs: bigint;
-  /** Metadata given with the limit at enqueue time. */
-  metadata: Record<string, string>;
-  /** Lease length in ms. */
-  leaseMs: bigint;
-  /** The shard the task came from. */
-  shard: string;
-  /** The task group it was leased from. */
-  taskGroup: string;
-  /** The tenant of the jobs the limit applies to; undefined for the default tenant. */
-  tenant?: string;
-}
+/** A floating-limit refresh task, as `leaseTasks` returns it (one type for client and worker). */
+export type { RefreshTask } from "../core/task-types.js";
 
 /** What a `refreshHandler` receives. */
 export interface RefreshTaskContext {
