@@ -85,6 +85,7 @@ export { clearTopologyCache } from "./core/topology-cache.js";
 export type { Protocol } from "./core/protocol.js";
 export type { ServerAddress, ServersOption } from "./core/server-address.js";
 export { encodePayload, decodePayload } from "./core/payload-codec.js";
+export { encodeBytes, decodeBytes, tolerantDecodeAttemptBytes } from "./core/upstream-bytes.js";
 export { PayloadDecodeError } from "./core/payload-decode-error.js";
 export { createRequestScope, createScopeFactory, resolveTenant } from "./core/request-scope.js";
 export type {

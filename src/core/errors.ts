@@ -363,7 +363,8 @@ export function toSiloError(err: unknown, context: string, subject: ErrorSubject
 /**
  * True for errors a retry on a fresh connection or another node may cure: UNAVAILABLE,
  * DEADLINE_EXCEEDED, and INTERNAL from an HTTP/2 stream reset (`RST_STREAM`). Accepts this
- * package's errors and raw `ConnectError`s.
+ * package's errors, raw `ConnectError`s, and errors with a string status-name `code` such as
+ * protobuf-ts's `RpcError` (what the upstream client's calls throw).
  */
 export function isConnectivityError(error: unknown): boolean {
   let grpcCode: string | undefined;
@@ -374,6 +375,11 @@ export function isConnectivityError(error: unknown): boolean {
   } else if (error instanceof ConnectError) {
     grpcCode = grpcCodeName(error.code);
     message = error.rawMessage;
+  } else if (error instanceof Error && typeof (error as { code?: unknown }).code === "string") {
+    // protobuf-ts's RpcError, which code written for @silo/client catches: `code` is the status
+    // name ("UNAVAILABLE"), as upstream's isConnectivityError reads it (typescript_client/src/client.ts).
+    grpcCode = (error as unknown as { code: string }).code;
+    message = error.message;
   } else {
     return false;
   }

@@ -53,12 +53,32 @@ export function parseServerAddress(field: string, value: unknown): string {
   throw new SiloValidationError(field, `expected "host:port" or { host, port }, got ${String(value)}`);
 }
 
-/** Normalises the `servers` option to a non-empty list of `host:port` strings. */
-export function parseServers(value: unknown): string[] {
+/**
+ * Normalises the `servers` option to a non-empty list of `host:port` strings. In a list, a string
+ * or `{ host, port }` entry that is not a usable address is left out and reported through `skipped` as long as another entry
+ * is usable, as the upstream client tolerates a seed it cannot reach
+ * (typescript_client/test/client-integration.test.ts, "creates client with multiple server
+ * addresses"); a single address, or a list with no usable entry, throws the first entry's error.
+ */
+export function parseServers(value: unknown, skipped?: (error: SiloValidationError) => void): string[] {
   if (value === undefined || value === null) throw new SiloValidationError("servers", "is required: at least one \"host:port\"");
-  const list = Array.isArray(value) ? value : [value];
-  if (list.length === 0) throw new SiloValidationError("servers", "must list at least one server");
-  return list.map((v, i) => parseServerAddress(Array.isArray(value) ? `servers[${i}]` : "servers", v));
+  if (!Array.isArray(value)) return [parseServerAddress("servers", value)];
+  if (value.length === 0) throw new SiloValidationError("servers", "must list at least one server");
+  const servers: string[] = [];
+  const errors: SiloValidationError[] = [];
+  value.forEach((v: unknown, i) => {
+    // Only address-shaped entries may be left out; anything else is a programming error.
+    if (typeof v !== "string" && (typeof v !== "object" || v === null)) parseServerAddress(`servers[${i}]`, v);
+    try {
+      servers.push(parseServerAddress(`servers[${i}]`, v));
+    } catch (err) {
+      if (!(err instanceof SiloValidationError)) throw err;
+      errors.push(err);
+    }
+  });
+  if (servers.length === 0) throw errors[0]!;
+  for (const err of errors) skipped?.(err);
+  return servers;
 }
 
 /**

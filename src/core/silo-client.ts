@@ -174,11 +174,11 @@ export class SiloGRPCClient implements JobOperations {
   constructor(options: SiloGRPCClientOptions) {
     const o = checkObject("options", options);
     checkKnownKeys("", o, CLIENT_KEYS);
-    this.#servers = parseServers(o.servers);
-    // TLS unless every server is on this machine, where nothing on the network can read the
-    // traffic and a local Silo (or the dev server) speaks plaintext.
     this.#logger = checkLogger(o.logger);
     this.#log = this.#logger ?? silentLogger;
+    this.#servers = parseServers(o.servers, (err) => this.#log.warn({ field: err.field, reason: err.message }, "silo-edge: server address left out"));
+    // TLS unless every server is on this machine, where nothing on the network can read the
+    // traffic and a local Silo (or the dev server) speaks plaintext.
     // TLS options mean TLS, even to loopback (a local TLS proxy or a tunnel).
     this.#tls = checkTlsOptions(o.tls);
     this.#useTls = o.useTls === undefined ? this.#tls !== undefined || !this.#servers.every(isLoopbackAddress) : checkBool("useTls", o.useTls);

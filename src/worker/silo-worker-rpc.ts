@@ -21,20 +21,45 @@ export interface WorkerCalls {
 }
 
 const PUBLIC_METHODS = ["leaseTasks", "heartbeat", "reportOutcome", "reportRefreshOutcome", "cancelJob"] as const;
+/** What a SiloWorker cannot run without; the other two are needed only by refresh tasks and `ctx.cancel()`. */
+const REQUIRED_METHODS = ["leaseTasks", "heartbeat", "reportOutcome"] as const;
 
 /**
- * The worker calls of `client`: its public upstream-style worker methods when it has them all
- * (so any object with the upstream client's worker surface works), else the client's internal
- * routed calls.
+ * The worker calls of `client`: its public upstream-style worker methods when it has them
+ * (so any object with the upstream client's worker surface works, as upstream's SiloWorker takes
+ * one), else the client's internal routed calls.
  */
 export function workerCalls(client: unknown): WorkerCalls {
   const c = client as Record<string, unknown> | null;
   if (typeof c !== "object" || c === null) throw new SiloValidationError("client", "must be a SiloGRPCClient (new SiloGRPCClient({ servers }))");
   if (PUBLIC_METHODS.every((m) => typeof c[m] === "function")) return c as unknown as WorkerCalls;
+  if (REQUIRED_METHODS.every((m) => typeof c[m] === "function")) return partialCalls(c);
   if (typeof c.callNode !== "function" || typeof c.callRouted !== "function" || typeof c.cancelJob !== "function") {
     throw new SiloValidationError("client", "must be a SiloGRPCClient (new SiloGRPCClient({ servers }))");
   }
   return internalCalls(c as unknown as SiloGRPCClient);
+}
+
+/**
+ * Calls of an object with the required worker methods only. Each call reads the method from the
+ * object when it is made (so a method replaced later is the one called); a missing optional one
+ * rejects with a SiloValidationError naming it.
+ */
+function partialCalls(c: Record<string, unknown>): WorkerCalls {
+  const call =
+    (name: (typeof PUBLIC_METHODS)[number]) =>
+    (...args: unknown[]): Promise<never> => {
+      const method = c[name];
+      if (typeof method !== "function") return Promise.reject(new SiloValidationError("client", `has no ${name} method, which this task needs`));
+      return (method as (...a: unknown[]) => Promise<never>).apply(c, args);
+    };
+  return {
+    leaseTasks: call("leaseTasks"),
+    heartbeat: call("heartbeat"),
+    reportOutcome: call("reportOutcome"),
+    reportRefreshOutcome: call("reportRefreshOutcome"),
+    cancelJob: call("cancelJob"),
+  };
 }
 
 function tenantField(tenant: string | undefined): { tenantId?: string } {

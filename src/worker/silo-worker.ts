@@ -1,4 +1,4 @@
-import { SiloValidationError } from "../core/errors.js";
+import { SiloConfigurationError, SiloValidationError } from "../core/errors.js";
 import { checkMeter, loadOpenTelemetry, resolveMeter } from "../core/otel.js";
 import { abortableSleep } from "../core/abortable-sleep.js";
 import { checkInt, checkKnownKeys, checkName, checkObject, checkTenant } from "../core/validation.js";
@@ -122,7 +122,9 @@ export class SiloWorker<Payload = unknown, Metadata extends Record<string, strin
     this.#onError = userOnError
       ? (error, context) => {
           try {
-            userOnError(error, context);
+            // Poll errors have no context, and upstream passes the error alone.
+            if (context === undefined) userOnError(error);
+            else userOnError(error, context);
           } catch (err) {
             logError(asError(err), context);
           }
@@ -263,10 +265,10 @@ export class SiloWorker<Payload = unknown, Metadata extends Record<string, strin
     for (const task of res.tasks) this.#deliver(task);
     if (res.refreshTasks.length > 0) {
       if (!this.#refreshHandler) {
-        throw new Error(
-          `LeaseTasks returned ${res.refreshTasks.length} floating-limit refresh task(s) but this SiloWorker has no refreshHandler; ` +
+        throw new SiloConfigurationError([
+          `LeaseTasks returned ${res.refreshTasks.length} floating limit refresh task(s) but this SiloWorker has no refreshHandler; ` +
             "set refreshHandler in SiloWorkerOptions to recompute floating concurrency limits (their leases will expire)",
-        );
+        ]);
       }
       for (const refresh of res.refreshTasks) this.#deliverRefresh(refresh);
     }

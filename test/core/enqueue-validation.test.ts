@@ -66,7 +66,7 @@ describe("client options are checked in the constructor", () => {
     ["an empty server list", { servers: [] }, "servers"],
     ["a server with a scheme", { servers: "http://localhost:7450" }, "servers"],
     ["a server with a bad port", { servers: "localhost:99999" }, "servers"],
-    ["a server with an empty port", { servers: ["a:1", "localhost:"] }, "servers[1]"],
+    ["a server list where no entry is usable", { servers: ["localhost:", "a:99999"] }, "servers[0]"],
     ["a server object with a bad host", { servers: { host: "bad host", port: 1 } }, "servers.host"],
     ["a non-boolean useTls", { servers: "a:1", useTls: "no" }, "useTls"],
     ["an empty token", { servers: "a:1", token: "" }, "token"],
@@ -86,6 +86,18 @@ describe("client options are checked in the constructor", () => {
     }
     expect(err).toBeInstanceOf(SiloValidationError);
     expect((err as SiloValidationError).field).toBe(field);
+  });
+
+  it("leaves an unusable address out of a server list with a usable one, and says so at warn (upstream client-integration.test.ts)", () => {
+    const warnings: Array<[Record<string, unknown>, string]> = [];
+    const logger = { debug() {}, info() {}, error() {}, warn: (fields: Record<string, unknown>, message: string) => void warnings.push([fields, message]) };
+    const client = new SiloGRPCClient({ servers: ["localhost:7450", "invalid-server:99999"], useTls: false, logger });
+    expect(client.getTopology().shards).toEqual([]);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]![1]).toBe("silo-edge: server address left out");
+    expect(warnings[0]![0]).toMatchObject({ field: "servers[1]" });
+    expect(String(warnings[0]![0].reason)).toContain("port must be an integer from 1 to 65535, got 99999");
+    client.close();
   });
 
   it("never puts the token in messages, toString or JSON", () => {

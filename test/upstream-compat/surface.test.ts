@@ -3,6 +3,7 @@
 // 619-634; src/pb/silo.ts GubernatorAlgorithm / GubernatorBehavior).
 import { describe, expect, it } from "vitest";
 import { ConnectError, Code } from "@connectrpc/connect";
+import { RpcError } from "@protobuf-ts/runtime-rpc";
 import {
   AttemptStatus,
   DuplicateTaskDeliveryError,
@@ -30,6 +31,10 @@ import {
   initHasher,
   isConnectivityError,
   shardForTenant,
+  encodeBytes,
+  decodeBytes,
+  tolerantDecodeAttemptBytes,
+  PayloadDecodeError,
   type AwaitJobOptions,
   type CancelledOutcome,
   type ConcurrencyLimitConfig,
@@ -154,6 +159,34 @@ describe("error classes", () => {
     expect(isConnectivityError(new SiloGrpcError("storage error", "INTERNAL", "storage error"))).toBe(false);
     expect(isConnectivityError(new SiloInvalidArgumentError("bad"))).toBe(false);
     expect(isConnectivityError(new Error("UNAVAILABLE"))).toBe(false);
+  });
+
+  it("isConnectivityError reads protobuf-ts RpcErrors, which code written for @silo/client catches", () => {
+    expect(isConnectivityError(new RpcError("server unavailable", "UNAVAILABLE", {}))).toBe(true);
+    expect(isConnectivityError(new RpcError("deadline exceeded", "DEADLINE_EXCEEDED", {}))).toBe(true);
+    expect(isConnectivityError(new RpcError("Received RST_STREAM with code 5", "INTERNAL", {}))).toBe(true);
+    expect(isConnectivityError(new RpcError("internal server error", "INTERNAL", {}))).toBe(false);
+    expect(isConnectivityError(new RpcError("not found", "NOT_FOUND", {}))).toBe(false);
+  });
+});
+
+describe("MessagePack helpers under upstream's names (typescript_client/src/client.ts)", () => {
+  it("encodeBytes and decodeBytes round-trip strings, objects, null and arrays", () => {
+    for (const value of ["hello", { foo: "bar", count: 42 }, null, [1, 2, 3], { outer: { inner: "value" } }]) {
+      expect(decodeBytes(encodeBytes(value), "test")).toEqual(value);
+    }
+  });
+
+  it("decodeBytes refuses absent or empty bytes with a PayloadDecodeError naming the field", () => {
+    expect(() => decodeBytes(undefined, "test")).toThrow("No bytes to decode for field test");
+    expect(() => decodeBytes(new Uint8Array(0), "result")).toThrow(PayloadDecodeError);
+  });
+
+  it("tolerantDecodeAttemptBytes never throws: MessagePack, then UTF-8 text, and undefined for nothing", () => {
+    expect(tolerantDecodeAttemptBytes(encodeBytes({ ok: true }), "result")).toEqual({ ok: true });
+    expect(tolerantDecodeAttemptBytes(new TextEncoder().encode("lease expired at 123"), "errorData")).toBe("lease expired at 123");
+    expect(tolerantDecodeAttemptBytes(new Uint8Array(0), "errorData")).toBeUndefined();
+    expect(tolerantDecodeAttemptBytes(undefined, "errorData")).toBeUndefined();
   });
 });
 

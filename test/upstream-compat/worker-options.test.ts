@@ -137,11 +137,39 @@ describe("SiloWorker options (upstream typescript_client/src/worker.ts)", () => 
 
   it("passes poll errors to onError, and keeps polling", async () => {
     const lonely = await clientOfStoppedServer();
-    const errors: Error[] = [];
-    const worker = new SiloWorker({ client: lonely, workerId: "w", taskGroup: "g", handler, pollIntervalMs: 5, onError: (e) => errors.push(e) });
+    const calls: unknown[][] = [];
+    const worker = new SiloWorker({ client: lonely, workerId: "w", taskGroup: "g", handler, pollIntervalMs: 5, onError: (...args: unknown[]) => calls.push(args) });
     worker.start();
-    await waitFor(() => errors.length >= 2, "two poll errors");
+    await waitFor(() => calls.length >= 2, "two poll errors");
     await worker.stop();
-    expect(errors[0]).toBeInstanceOf(Error);
+    expect(calls[0]![0]).toBeInstanceOf(Error);
+    // As upstream: a poll error comes alone, with no task context argument.
+    expect(calls[0]).toHaveLength(1);
+  });
+
+  it("takes any object with leaseTasks, heartbeat and reportOutcome as its client, as upstream's SiloWorker does", async () => {
+    const taskGroup = uniqueGroup("partial");
+    // Only the three methods a worker cannot run without, delegating to a real client.
+    const partial = {
+      leaseTasks: vi.fn((...args: Parameters<SiloGRPCClient["leaseTasks"]>) => client.leaseTasks(...args)),
+      heartbeat: vi.fn((...args: Parameters<SiloGRPCClient["heartbeat"]>) => client.heartbeat(...args)),
+      reportOutcome: vi.fn((...args: Parameters<SiloGRPCClient["reportOutcome"]>) => client.reportOutcome(...args)),
+    };
+    const worker = new SiloWorker({ client: partial as unknown as SiloGRPCClient, workerId: "w-partial", taskGroup, handler, pollIntervalMs: 20 });
+    worker.start();
+    try {
+      const handle = await client.enqueue({ taskGroup, payload: { n: 1 } });
+      await waitFor(async () => String((await client.getJob(handle.id)).status) === "Succeeded", "the job to succeed");
+      expect(partial.leaseTasks).toHaveBeenCalled();
+      expect(partial.reportOutcome).toHaveBeenCalledWith(expect.objectContaining({ outcome: { type: "success", result: null } }));
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  it("still refuses a client without the worker methods, naming the field", () => {
+    expect(() => new SiloWorker({ client: { leaseTasks() {} } as unknown as SiloGRPCClient, workerId: "w", taskGroup: "g", handler })).toThrow(
+      expect.objectContaining({ code: "SILO_VALIDATION", field: "client" }),
+    );
   });
 });
