@@ -38,7 +38,7 @@ interface Created {
   tenant: string;
 }
 
-describe("the Cloudflare Worker example (Hono, gRPC-web, Cron Trigger drain)", () => {
+describe("the Cloudflare Worker example (Hono, gRPC over connect(), Cron Trigger drain)", () => {
   const toml = readWranglerToml();
   let server: DevServer;
   let client: SiloGRPCClient;
@@ -46,9 +46,11 @@ describe("the Cloudflare Worker example (Hono, gRPC-web, Cron Trigger drain)", (
   let script: string;
   /** Every order the tests enqueued, for the drain to account for. */
   const enqueued: Created[] = [];
+  /** The content type of every RPC the dev server received: how each call travelled. */
+  const contentTypes = new Set<string>();
 
   beforeAll(async () => {
-    server = await startDevServer({ port: 0, nodes: 2, shards: 8, tenancy: true });
+    server = await startDevServer({ port: 0, nodes: 2, shards: 8, tenancy: true, onRequest: ({ headers }) => void contentTypes.add(headers.get("content-type") ?? "") });
     client = new SiloGRPCClient({ servers: server.addresses, useTls: false });
     script = await bundleWorker(fileURLToPath(new URL(toml.top.main!, EXAMPLE)));
     mf = new Miniflare({
@@ -78,18 +80,20 @@ describe("the Cloudflare Worker example (Hono, gRPC-web, Cron Trigger drain)", (
   it("has a wrangler.toml with a name, an entry, a compatibility date, SILO_* vars and a cron", () => {
     expect(toml.top).toMatchObject({ name: expect.any(String), main: "src/index.ts", compatibility_date: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/) });
     expect(Object.keys(toml.vars)).toEqual(expect.arrayContaining(["SILO_SERVERS", "SILO_USE_TLS", "SILO_PROTOCOL"]));
-    expect(toml.vars.SILO_PROTOCOL).toBe("grpc-web");
+    expect(toml.vars.SILO_PROTOCOL).toBe("grpc");
     expect(toml.crons.length).toBeGreaterThan(0);
   });
 
-  it("bundles for workerd without any Node-only module", () => {
+  it("bundles for workerd without any Node-only module, with cloudflare:sockets for gRPC", () => {
+    expect(script).toMatch(/from\s*["']cloudflare:sockets["']/);
     expect(script).not.toMatch(/from\s*["']node:/);
     expect(script).not.toMatch(/require\(["']node:/);
     expect(script).not.toContain("@connectrpc/connect-node");
   });
 
-  it("enqueues each tenant's order on the tenant's shard over gRPC-web, and reads its status back", async () => {
+  it("enqueues each tenant's order on the tenant's shard over gRPC, and reads its status back", async () => {
     server.resetRpcCounts();
+    contentTypes.clear();
     for (const tenant of ["acme", "globex", "initech"]) {
       const res = await post(tenant, { items: [{ sku: "tea", qty: 1, price: 3 }] });
       const body = (await res.json()) as Created;
@@ -104,6 +108,8 @@ describe("the Cloudflare Worker example (Hono, gRPC-web, Cron Trigger drain)", (
       expect(await status.json()).toEqual({ id: body.id, tenant, status: "Scheduled", result: null });
     }
     expect(server.rpcCounts().Enqueue).toBe(3);
+    // HTTP/2 gRPC from the Worker (and the test's own Node client), never gRPC-web.
+    expect([...contentTypes]).toEqual(["application/grpc+proto"]);
   });
 
   it("answers 400 to an order without x-tenant-id and enqueues nothing", async () => {

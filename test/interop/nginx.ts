@@ -85,22 +85,7 @@ http {
   child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   // Ready once the port accepts connections.
-  for (let i = 0; ; i++) {
-    const up = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, "127.0.0.1");
-      s.once("connect", () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once("error", () => resolve(false));
-    });
-    if (up) break;
-    if (child.exitCode !== null || i > 100) {
-      child.kill();
-      throw new Error(`nginx did not start: ${stderr}${safeRead(join(dir, "error.log"))}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await waitForPort(port, child, () => `${stderr}${safeRead(join(dir, "error.log"))}`);
   return {
     address: `127.0.0.1:${port}`,
     reload() {
@@ -122,5 +107,92 @@ function safeRead(path: string): string {
     return readFileSync(path, "utf8");
   } catch {
     return "";
+  }
+}
+
+export interface NginxTlsTerminatorOptions {
+  /** `host:port` of the plaintext TCP server behind it (Silo's h2c port). */
+  upstream: string;
+  /** PEM certificate and key nginx presents. */
+  cert: string;
+  key: string;
+  /**
+   * ALPN protocol ids nginx accepts from clients that offer ALPN (`ssl_alpn`); clients that offer
+   * none, such as a Worker's connect(), are served either way. Default: none configured.
+   */
+  alpn?: string[];
+}
+
+/**
+ * A real nginx as a TCP-level TLS terminator (its `stream` module with `ssl`; Debian's
+ * libnginx-mod-stream, which .ci/run installs): TLS from the client, the plain bytes to
+ * `upstream`, whatever ALPN the client offered or did not offer.
+ */
+export async function startNginxTlsTerminator(options: NginxTlsTerminatorOptions): Promise<{ address: string; close(): Promise<void> }> {
+  const nginx = nginxBinary();
+  const module = "/usr/lib/nginx/modules/ngx_stream_module.so";
+  try {
+    readFileSync(module);
+  } catch {
+    throw new Error(`nginx's stream module is not installed (${module}): apt-get install -y libnginx-mod-stream (.ci/run does this)`);
+  }
+  const dir = mkdtempSync(join(tmpdir(), "silo-edge-nginx-tls-"));
+  chmodSync(dir, 0o755);
+  writeFileSync(join(dir, "cert.pem"), options.cert);
+  writeFileSync(join(dir, "key.pem"), options.key);
+  const port = await freePort();
+  const conf = join(dir, "nginx.conf");
+  writeFileSync(
+    conf,
+    `load_module ${module};
+daemon off;
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 512; }
+stream {
+  server {
+    listen 127.0.0.1:${port} ssl;
+    ssl_certificate ${dir}/cert.pem;
+    ssl_certificate_key ${dir}/key.pem;
+${options.alpn ? `    ssl_alpn ${options.alpn.join(" ")};\n` : ""}    proxy_pass ${options.upstream};
+  }
+}
+`,
+  );
+  const child: ChildProcess = spawn(nginx, ["-p", dir, "-c", conf, "-e", join(dir, "error.log")], { stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  await waitForPort(port, child, () => `${stderr}${safeRead(join(dir, "error.log"))}`);
+  return {
+    address: `127.0.0.1:${port}`,
+    async close() {
+      child.kill("SIGQUIT");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
+      await exited;
+      clearTimeout(timer);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Resolves once `port` accepts connections; throws with `why()` if the child exits first. */
+async function waitForPort(port: number, child: ChildProcess, why: () => string): Promise<void> {
+  for (let i = 0; ; i++) {
+    const up = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, "127.0.0.1");
+      s.once("connect", () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once("error", () => resolve(false));
+    });
+    if (up) return;
+    if (child.exitCode !== null || i > 100) {
+      child.kill();
+      throw new Error(`nginx did not start: ${why()}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
   }
 }

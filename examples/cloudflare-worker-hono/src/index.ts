@@ -1,6 +1,10 @@
-// A Cloudflare Worker: a Hono app that enqueues jobs for the tenant of each request over
-// gRPC-web (workerd cannot speak HTTP/2 gRPC), and a Cron Trigger that drains the task group.
-// Configuration comes from the bindings in wrangler.toml ([vars]) and secrets (SILO_TOKEN).
+// A Cloudflare Worker: a Hono app that enqueues jobs for the tenant of each request over gRPC
+// straight to Silo (HTTP/2 on a TCP socket from connect(), no proxy), and a Cron Trigger that
+// drains the task group. Configuration comes from the bindings in wrangler.toml ([vars]) and
+// secrets (SILO_TOKEN).
+// This import adds the "grpc" protocol to Workers; without it, and with SILO_PROTOCOL
+// "grpc-web", the same code goes through a gRPC-web front such as Envoy.
+import "silo-edge/workers-grpc";
 import { Hono, type ExecutionContext } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { clientFromEnv, JobNotFoundError, SiloError } from "silo-edge";
@@ -9,13 +13,13 @@ import { drainTasks, type DrainResult, type TaskHandler } from "silo-edge/worker
 
 /** The Worker's bindings (a type alias, so it is assignable to a plain record of bindings). */
 export type Env = {
-  /** Comma-separated `host:port` of the Silo servers (a gRPC-web front in production). */
+  /** Comma-separated `host:port` of the Silo servers (reachable from Workers: see README). */
   SILO_SERVERS: string;
   /** Bearer token; set it with `wrangler secret put SILO_TOKEN`. */
   SILO_TOKEN?: string;
   /** `"false"` for the local dev server; TLS otherwise. */
   SILO_USE_TLS?: string;
-  /** Default `"grpc-web"` on Workers. */
+  /** `"grpc"` here (the workers-grpc import above); `"grpc-web"` through a gRPC-web front. */
   SILO_PROTOCOL?: string;
   /** Task group the orders are enqueued in and drained from. */
   TASK_GROUP?: string;
