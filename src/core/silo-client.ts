@@ -32,7 +32,7 @@ import { createSiloRpc, type SiloRpc } from "./silo-rpc.js";
 import { hashTenantCached } from "./tenant-hash.js";
 import { Topology, type ShardRoute } from "./topology.js";
 import { checkedNodeAddress, mayFollowRedirect, type TrustSource } from "./trusted-hosts.js";
-import { currentTopology, forgetTopology, markTopologyStale, peekTopology, refreshTopology, type TopologySource } from "./topology-cache.js";
+import { currentTopology, forgetTopology, knownTopology, markTopologyStale, peekTopology, refreshTopology, type TopologySource } from "./topology-cache.js";
 import type { ShardInfoWithRange } from "./task-types.js";
 import { checkTlsOptions, type SiloTlsOptions } from "./tls-options.js";
 import { enqueueMany, type EnqueueManyOptions, type EnqueueManyResult } from "./enqueue-many.js";
@@ -337,7 +337,7 @@ export class SiloGRPCClient implements JobOperations {
     // replaces a connection that died while idle (a server restart, a frozen Lambda).
     for (let pass = 0; pass < 2; pass++) {
       let retryable = false;
-      for (const server of this.#servers) {
+      for (const server of [...this.#servers, ...this.#learnedNodes()]) {
         try {
           const headers = await this.#headersFor(this.#withRpcOptions(undefined)?.headers);
           const info = await this.#rpcFor(server).getClusterInfo({}, { signal: AbortSignal.timeout(perServerMs), timeoutMs: perServerMs, headers });
@@ -356,6 +356,20 @@ export class SiloGRPCClient implements JobOperations {
       if (!retryable) break;
     }
     throw new SiloUnavailableError(`Failed to refresh cluster topology from any server: ${failures.join("; ")}`);
+  }
+
+  /**
+   * The nodes the last topology named that are not configured servers, asked after them: after a
+   * scale-down the configured ones may be gone while the cluster lives on (upstream's
+   * refreshTopology asks every node it knows, typescript_client/src/client.ts:1737-1745).
+   */
+  #learnedNodes(): string[] {
+    try {
+      const known = knownTopology(this.#source.key)?.addresses() ?? [];
+      return known.map((a) => this.#mapAddress(a)).filter((a) => !this.#servers.includes(a));
+    } catch {
+      return []; // an addressMap that rejects an address: the refresh itself will say so
+    }
   }
 
   /** The reachable address of an advertised node address. */
