@@ -338,15 +338,19 @@ export class SiloGRPCClient implements JobOperations {
     for (let pass = 0; pass < 2; pass++) {
       let retryable = false;
       for (const server of [...this.#servers, ...this.#learnedNodes()]) {
+        const deadline = AbortSignal.timeout(perServerMs);
         try {
           const headers = await this.#headersFor(this.#withRpcOptions(undefined)?.headers);
-          const info = await this.#rpcFor(server).getClusterInfo({}, { signal: AbortSignal.timeout(perServerMs), timeoutMs: perServerMs, headers });
+          const info = await this.#rpcFor(server).getClusterInfo({}, { signal: deadline, timeoutMs: perServerMs, headers });
           const topology = Topology.fromClusterInfo(info);
           if (topology.shards.length === 0) throw new SiloUnavailableError(`${server} reported no shards`);
           this.#log.info({ server, shards: topology.shards.length }, "silo-edge: cluster topology refreshed");
           return topology;
         } catch (err) {
-          const e = toSiloError(err, `GetClusterInfo at ${server}`);
+          // The per-server deadline firing is a timeout, not a cancellation by anyone.
+          const e = deadline.aborted
+            ? new SiloDeadlineExceededError(`GetClusterInfo at ${server}: no answer within ${perServerMs} ms`, { cause: err })
+            : toSiloError(err, `GetClusterInfo at ${server}`);
           if (e instanceof SiloUnauthenticatedError || e instanceof SiloPermissionDeniedError) throw e;
           if (!(err instanceof SiloError) && classify(ConnectError.from(err)).kind === "retry") retryable = true;
           this.#log.warn({ server, code: e.code, error: e.message }, "silo-edge: GetClusterInfo failed");
