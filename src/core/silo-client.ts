@@ -329,15 +329,16 @@ export class SiloGRPCClient implements JobOperations {
 
   async #fetchTopology(): Promise<Topology> {
     const failures: string[] = [];
+    const candidates = [...this.#servers, ...this.#learnedNodes()];
     // Each server gets its share of the deadline, so one that accepts connections but never
     // answers cannot use it all up before the next server is tried.
     const perServerMs =
-      this.#topologyRefreshTimeoutMs ?? Math.min(DEFAULTS.topologyRefreshTimeoutMs, Math.max(1, Math.floor(this.#timeoutMs / this.#servers.length)));
+      this.#topologyRefreshTimeoutMs ?? Math.min(DEFAULTS.topologyRefreshTimeoutMs, Math.max(1, Math.floor(this.#timeoutMs / candidates.length)));
     // GetClusterInfo is read-only, so a second pass after a connectivity error is safe: it
     // replaces a connection that died while idle (a server restart, a frozen Lambda).
     for (let pass = 0; pass < 2; pass++) {
       let retryable = false;
-      for (const server of [...this.#servers, ...this.#learnedNodes()]) {
+      for (const server of candidates) {
         const deadline = AbortSignal.timeout(perServerMs);
         try {
           const headers = await this.#headersFor(this.#withRpcOptions(undefined)?.headers);
