@@ -48,27 +48,26 @@ describe(`query error mapping (${UPSTREAM} › SiloGRPCClient › error mapping)
     await nodes.close();
   });
 
-  it.each(
-    (
-      [
-        ["INVALID_ARGUMENT", Code.InvalidArgument, SiloInvalidArgumentError],
-        ["FAILED_PRECONDITION", Code.FailedPrecondition, SiloFailedPreconditionError],
-        ["UNAUTHENTICATED", Code.Unauthenticated, SiloUnauthenticatedError],
-        ["PERMISSION_DENIED", Code.PermissionDenied, SiloPermissionDeniedError],
-        ["RESOURCE_EXHAUSTED", Code.ResourceExhausted, SiloResourceExhaustedError],
-        ["UNAVAILABLE", Code.Unavailable, SiloUnavailableError],
-        ["DEADLINE_EXCEEDED", Code.DeadlineExceeded, SiloDeadlineExceededError],
-        ["NOT_FOUND", Code.NotFound, SiloNotFoundError],
-        ["ALREADY_EXISTS", Code.AlreadyExists, SiloAlreadyExistsError],
-      ] as const
-    ).map(([name, code, ErrorClass]) => ({ name, code, ErrorClass })),
-  )("a query the server answers with $name rejects with its dedicated error class (ports 'maps $name from query into a dedicated client error')", async ({ code, ErrorClass }) => {
-    answer = code;
-    const err = await client.query("SELECT 1").catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ErrorClass);
-    expect(err).toBeInstanceOf(SiloGrpcError);
-    expect((err as SiloGrpcError).grpcMessage).toContain("rpc failed");
-  });
+  const cases = [
+    ["INVALID_ARGUMENT", Code.InvalidArgument, SiloInvalidArgumentError],
+    ["FAILED_PRECONDITION", Code.FailedPrecondition, SiloFailedPreconditionError],
+    ["UNAUTHENTICATED", Code.Unauthenticated, SiloUnauthenticatedError],
+    ["PERMISSION_DENIED", Code.PermissionDenied, SiloPermissionDeniedError],
+    ["RESOURCE_EXHAUSTED", Code.ResourceExhausted, SiloResourceExhaustedError],
+    ["UNAVAILABLE", Code.Unavailable, SiloUnavailableError],
+    ["DEADLINE_EXCEEDED", Code.DeadlineExceeded, SiloDeadlineExceededError],
+    ["NOT_FOUND", Code.NotFound, SiloNotFoundError],
+    ["ALREADY_EXISTS", Code.AlreadyExists, SiloAlreadyExistsError],
+  ] as const;
+  for (const [name, code, ErrorClass] of cases) {
+    it(`a query the server answers with ${name} rejects with its dedicated error class (ports 'maps ${name} from query into a dedicated client error')`, async () => {
+      answer = code;
+      const err = await client.query("SELECT 1").catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ErrorClass);
+      expect(err).toBeInstanceOf(SiloGrpcError);
+      expect((err as SiloGrpcError).grpcMessage).toContain("rpc failed");
+    });
+  }
 });
 
 describe(`attempt blob decode tolerance (${UPSTREAM} › SiloGRPCClient › attempt blob decode tolerance)`, () => {
