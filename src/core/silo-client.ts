@@ -32,7 +32,7 @@ import { createSiloRpc, type SiloRpc } from "./silo-rpc.js";
 import { hashTenantCached } from "./tenant-hash.js";
 import { Topology, type ShardRoute } from "./topology.js";
 import { checkedNodeAddress, mayFollowRedirect, type TrustSource } from "./trusted-hosts.js";
-import { currentTopology, forgetTopology, markTopologyStale, peekTopology, refreshTopology, type TopologySource } from "./topology-cache.js";
+import { currentTopology, forgetTopology, knownTopology, markTopologyStale, peekTopology, refreshTopology, type TopologySource } from "./topology-cache.js";
 import type { ShardInfoWithRange } from "./task-types.js";
 import { checkTlsOptions, type SiloTlsOptions } from "./tls-options.js";
 import { enqueueMany, type EnqueueManyOptions, type EnqueueManyResult } from "./enqueue-many.js";
@@ -329,24 +329,29 @@ export class SiloGRPCClient implements JobOperations {
 
   async #fetchTopology(): Promise<Topology> {
     const failures: string[] = [];
+    const candidates = [...this.#servers, ...this.#learnedNodes()];
     // Each server gets its share of the deadline, so one that accepts connections but never
     // answers cannot use it all up before the next server is tried.
     const perServerMs =
-      this.#topologyRefreshTimeoutMs ?? Math.min(DEFAULTS.topologyRefreshTimeoutMs, Math.max(1, Math.floor(this.#timeoutMs / this.#servers.length)));
+      this.#topologyRefreshTimeoutMs ?? Math.min(DEFAULTS.topologyRefreshTimeoutMs, Math.max(1, Math.floor(this.#timeoutMs / candidates.length)));
     // GetClusterInfo is read-only, so a second pass after a connectivity error is safe: it
     // replaces a connection that died while idle (a server restart, a frozen Lambda).
     for (let pass = 0; pass < 2; pass++) {
       let retryable = false;
-      for (const server of this.#servers) {
+      for (const server of candidates) {
+        const deadline = AbortSignal.timeout(perServerMs);
         try {
           const headers = await this.#headersFor(this.#withRpcOptions(undefined)?.headers);
-          const info = await this.#rpcFor(server).getClusterInfo({}, { signal: AbortSignal.timeout(perServerMs), timeoutMs: perServerMs, headers });
+          const info = await this.#rpcFor(server).getClusterInfo({}, { signal: deadline, timeoutMs: perServerMs, headers });
           const topology = Topology.fromClusterInfo(info);
           if (topology.shards.length === 0) throw new SiloUnavailableError(`${server} reported no shards`);
           this.#log.info({ server, shards: topology.shards.length }, "silo-edge: cluster topology refreshed");
           return topology;
         } catch (err) {
-          const e = toSiloError(err, `GetClusterInfo at ${server}`);
+          // The per-server deadline firing is a timeout, not a cancellation by anyone.
+          const e = deadline.aborted
+            ? new SiloDeadlineExceededError(`GetClusterInfo at ${server}: no answer within ${perServerMs} ms`, { cause: err })
+            : toSiloError(err, `GetClusterInfo at ${server}`);
           if (e instanceof SiloUnauthenticatedError || e instanceof SiloPermissionDeniedError) throw e;
           if (!(err instanceof SiloError) && classify(ConnectError.from(err)).kind === "retry") retryable = true;
           this.#log.warn({ server, code: e.code, error: e.message }, "silo-edge: GetClusterInfo failed");
@@ -356,6 +361,20 @@ export class SiloGRPCClient implements JobOperations {
       if (!retryable) break;
     }
     throw new SiloUnavailableError(`Failed to refresh cluster topology from any server: ${failures.join("; ")}`);
+  }
+
+  /**
+   * The nodes the last topology named that are not configured servers, asked after them: after a
+   * scale-down the configured ones may be gone while the cluster lives on (upstream's
+   * refreshTopology asks every node it knows, typescript_client/src/client.ts:1737-1745).
+   */
+  #learnedNodes(): string[] {
+    try {
+      const known = knownTopology(this.#source.key)?.addresses() ?? [];
+      return known.map((a) => this.#mapAddress(a)).filter((a) => !this.#servers.includes(a));
+    } catch {
+      return []; // an addressMap that rejects an address: the refresh itself will say so
+    }
   }
 
   /** The reachable address of an advertised node address. */

@@ -113,6 +113,11 @@ export function peekTopology(source: TopologySource): Topology | undefined {
   return t;
 }
 
+/** The cached topology of one cluster, without starting a refresh (a refresh's own fallbacks read it). */
+export function knownTopology(key: string): Topology | undefined {
+  return entries.get(key)?.topology;
+}
+
 /** Marks the topology stale so the next use refreshes it. */
 export function markTopologyStale(key: string): void {
   entryFor(key).stale = true;
