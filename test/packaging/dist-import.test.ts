@@ -85,6 +85,28 @@ describe("the built dist/, imported without a bundler", () => {
     expect(sources.filter((s) => /(grpc-web-fetch-channel|connect-fetch-channel|platform-web)\.ts$/.test(s))).toEqual([]);
   });
 
+  it("of silo-edge loads everything the first enqueue needs: it loads no further module, @opentelemetry/api included while nothing registered with it", async () => {
+    // @opentelemetry/api is installed in this checkout (a dev dependency), so it could be found.
+    const { urls, stdout } = await runRecorded(
+      [
+        'import { appendFileSync } from "node:fs";',
+        'const { startDevServer } = await import("silo-edge/dev");',
+        "const server = await startDevServer({ port: 0 });",
+        'const { SiloGRPCClient } = await import("silo-edge");',
+        "const client = new SiloGRPCClient({ servers: server.addresses });",
+        'appendFileSync(process.env.SILO_EDGE_LOAD_LOG, "enqueue\\n");',
+        'const handle = await client.enqueue({ payload: { n: 1 }, taskGroup: "cold" });',
+        'appendFileSync(process.env.SILO_EDGE_LOAD_LOG, "acked\\n");',
+        "console.log(handle.id);",
+        "await server.close();",
+      ].join("\n"),
+    );
+    expect(stdout).toMatch(/^[0-9a-f-]{36}\n$/);
+    expect(urls.indexOf("acked")).toBeGreaterThan(urls.indexOf("enqueue"));
+    expect(urls.slice(urls.indexOf("enqueue") + 1, urls.indexOf("acked"))).toEqual([]);
+    expect(urls.filter((u) => u.includes("/node_modules/@opentelemetry/"))).toEqual([]);
+  });
+
   it("keeps one copy of each module across entry points: the same functions and error classes", async () => {
     const { stdout } = await runRecorded(
       [
