@@ -85,6 +85,15 @@ describe("the built dist/, imported without a bundler", () => {
     expect(sources.filter((s) => /(grpc-web-fetch-channel|connect-fetch-channel|platform-web)\.ts$/.test(s))).toEqual([]);
   });
 
+  it("of silo-edge reads its code from a few files of dist/: entry points and shared chunks, not one file per source file", async () => {
+    const { urls, sources } = await importOf("silo-edge");
+    const distFiles = urls.filter((u) => u.startsWith("file:") && u.includes("/dist/"));
+    // The root, the Node platform and telemetry files and the chunks they share (8 at the time
+    // of writing); the ~75 source files behind them used to be as many files.
+    expect(sources.length).toBeGreaterThan(50);
+    expect(distFiles.length).toBeLessThanOrEqual(10);
+  });
+
   it("of silo-edge loads everything the first enqueue needs: it loads no further module, @opentelemetry/api included while nothing registered with it", async () => {
     // @opentelemetry/api is installed in this checkout (a dev dependency), so it could be found.
     const { urls, stdout } = await runRecorded(
