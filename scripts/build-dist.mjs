@@ -4,7 +4,7 @@
 //
 // Why bundle: a Node process that runs `import "silo-edge"` from node_modules (no bundler in
 // front, as a Lambda deployed as plain files) paid for resolving, reading and compiling each of
-// ~75 small modules one by one; a handful of chunks cost a fraction of that (bench/cold-start.ts,
+// 73 small modules one by one; a handful of chunks cost a fraction of that (bench/cold-start.ts,
 // the unbundled row). Code splitting keeps one copy of every module however many entry points
 // import it, so module state (the topology cache, `setGrpcChannelFactory`) and `instanceof` on
 // error classes hold across `silo-edge`, `silo-edge/hono`, `silo-edge/workers-grpc`...
