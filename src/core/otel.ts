@@ -28,6 +28,16 @@ export function loadOpenTelemetry(): Promise<Api | null> {
   return loading;
 }
 
+// @opentelemetry/api 1.x keeps whatever an SDK registers (tracer or meter provider, propagator,
+// context manager) on this global. Until it exists, the API would propagate nothing and record
+// nothing, so the first RPC need not wait for importing it (tens of files from node_modules).
+const OTEL_GLOBAL = Symbol.for("opentelemetry.js.api.1");
+
+/** True once anything registered an OpenTelemetry global (an SDK's providers, propagator...). */
+export function openTelemetryRegistered(): boolean {
+  return (globalThis as Record<symbol, unknown>)[OTEL_GLOBAL] !== undefined;
+}
+
 /** The API once loaded: undefined while not tried, null when not installed. */
 export function openTelemetry(): Api | null | undefined {
   return api;

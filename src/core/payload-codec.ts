@@ -1,4 +1,5 @@
-import { decode, Encoder } from "@msgpack/msgpack";
+import { decode } from "@msgpack/msgpack/dist.esm/decode.mjs";
+import { Encoder } from "@msgpack/msgpack/dist.esm/Encoder.mjs";
 import { SiloValidationError } from "./errors.js";
 import { PayloadDecodeError } from "./payload-decode-error.js";
 

@@ -1,5 +1,5 @@
 import { createGrpcHttp2Channel } from "../node/grpc-http2-channel.js";
-import { platform as web } from "./platform-web.js";
+import { createLazyUnaryChannel } from "./lazy-unary-channel.js";
 import type { Platform, PlatformTransportOptions } from "./protocol.js";
 import { createTraceContextChannel } from "./trace-context-channel.js";
 import type { UnaryChannel } from "./unary-channel.js";
@@ -11,7 +11,10 @@ export const platform: Platform = {
   defaultProtocol: "grpc",
   unsupported: () => undefined,
   createChannel(options: PlatformTransportOptions): UnaryChannel {
-    if (options.protocol !== "grpc") return createTraceContextChannel(web.createChannel(options));
+    // The fetch channels load on first use: a gRPC process never reads their code.
+    if (options.protocol !== "grpc") {
+      return createTraceContextChannel(createLazyUnaryChannel(() => import("./platform-web.js").then(({ platform: web }) => web.createChannel(options))));
+    }
     return createTraceContextChannel(
       createGrpcHttp2Channel({
         baseUrl: options.baseUrl,

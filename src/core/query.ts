@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "./rpc-error.js";
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { decode } from "@msgpack/msgpack";
+import { decode } from "@msgpack/msgpack/dist.esm/decode.mjs";
 import type { QueryParameterSchema, QueryRequestSchema, QueryResponse } from "../gen/silo/v1/silo_pb.js";
 import { abortableSleep } from "./abortable-sleep.js";
 import type { CallOptions } from "./client-options.js";

@@ -1,4 +1,4 @@
-import { loadOpenTelemetry, openTelemetry, traceContextHeaders } from "./otel.js";
+import { loadOpenTelemetry, openTelemetry, openTelemetryRegistered, traceContextHeaders } from "./otel.js";
 import type { UnaryBytesOptions, UnaryBytesResponse, UnaryChannel } from "./unary-channel.js";
 
 /** `options` with the active OpenTelemetry context's propagation fields added to its headers. */
@@ -15,7 +15,8 @@ function withTraceContext(options: UnaryBytesOptions): UnaryBytesOptions {
 /**
  * Wraps a channel so every call carries the active OpenTelemetry trace context, injected through
  * the global propagator, as the upstream client's interceptor does. The first call waits for the
- * one-time import of `@opentelemetry/api`; without it calls pass through unchanged.
+ * one-time import of `@opentelemetry/api` once something registered with it; until then, and
+ * without it, calls pass through unchanged.
  */
 export function createTraceContextChannel(channel: UnaryChannel): UnaryChannel {
   const call =
@@ -23,7 +24,11 @@ export function createTraceContextChannel(channel: UnaryChannel): UnaryChannel {
     (path: string, body: Uint8Array, options: UnaryBytesOptions): Promise<UnaryBytesResponse> => {
       const api = openTelemetry();
       if (api === null) return channel[method](path, body, options);
-      if (api === undefined) return loadOpenTelemetry().then(() => channel[method](path, body, withTraceContext(options)));
+      if (api === undefined) {
+        // Nothing registered yet: no trace context to send, and no reason to import the API.
+        if (!openTelemetryRegistered()) return channel[method](path, body, options);
+        return loadOpenTelemetry().then(() => channel[method](path, body, withTraceContext(options)));
+      }
       return channel[method](path, body, withTraceContext(options));
     };
   return { unaryBytes: call("unaryBytes"), unaryFrame: call("unaryFrame") };

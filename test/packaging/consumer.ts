@@ -51,14 +51,18 @@ function newestMtime(dir: string): number {
 }
 
 /** `npm run build` unless dist/ is newer than every source file (CI builds just before the tests). */
-async function ensureBuilt(): Promise<void> {
+export async function ensureBuilt(): Promise<void> {
   let built = 0;
   try {
     built = statSync(join(ROOT, "dist", "index.js")).mtimeMs;
   } catch {
     // Never built.
   }
-  const sources = Math.max(newestMtime(join(ROOT, "src")), statSync(join(ROOT, "tsconfig.build.json")).mtimeMs);
+  const sources = Math.max(
+    newestMtime(join(ROOT, "src")),
+    statSync(join(ROOT, "tsconfig.build.json")).mtimeMs,
+    statSync(join(ROOT, "scripts", "build-dist.mjs")).mtimeMs,
+  );
   if (built < sources) await run("npm", ["run", "build"], ROOT);
 }
 

@@ -1,5 +1,6 @@
+import { createRequire } from "node:module";
 import * as net from "node:net";
-import * as tls from "node:tls";
+import type * as tls from "node:tls";
 import type { ByteStream, ByteStreamEvents, OpenByteStream } from "../../core/h2/byte-stream.js";
 
 // The HTTP/2 core's byte stream over node:net (h2c, prior knowledge) or node:tls (h2 with ALPN).
@@ -14,6 +15,12 @@ export interface NodeByteStreamOptions {
   readonly tlsOptions?: tls.ConnectionOptions | undefined;
 }
 
+// node:tls is loaded on the first https: connection, not at import: it costs a cleartext (h2c)
+// process several ms of start-up for nothing. require() of a built-in is synchronous, as a socket
+// is opened here.
+let tlsModule: typeof tls | undefined;
+const loadTls = (): typeof tls => (tlsModule ??= createRequire(import.meta.url)("node:tls") as typeof tls);
+
 /** An {@link OpenByteStream} that connects a Node socket. */
 export function nodeByteStream(options: NodeByteStreamOptions): OpenByteStream {
   return (events) => openNodeSocket(options, events);
@@ -24,7 +31,7 @@ function openNodeSocket(options: NodeByteStreamOptions, events: ByteStreamEvents
   let socket: net.Socket;
   if (protocol === "https:") {
     const servername = tlsOptions?.servername ?? (net.isIP(hostname) === 0 ? hostname : undefined);
-    const tlsSocket = tls.connect({
+    const tlsSocket = loadTls().connect({
       ...tlsOptions,
       host: hostname,
       port,
