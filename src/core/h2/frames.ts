@@ -5,55 +5,55 @@
 export const FRAME_HEADER_LENGTH = 9;
 
 /** Frame types (RFC 9113 §6). */
-export enum FrameType {
-  DATA = 0x0,
-  HEADERS = 0x1,
-  PRIORITY = 0x2,
-  RST_STREAM = 0x3,
-  SETTINGS = 0x4,
-  PUSH_PROMISE = 0x5,
-  PING = 0x6,
-  GOAWAY = 0x7,
-  WINDOW_UPDATE = 0x8,
-  CONTINUATION = 0x9,
-}
+export const FrameType = {
+  DATA: 0x0,
+  HEADERS: 0x1,
+  PRIORITY: 0x2,
+  RST_STREAM: 0x3,
+  SETTINGS: 0x4,
+  PUSH_PROMISE: 0x5,
+  PING: 0x6,
+  GOAWAY: 0x7,
+  WINDOW_UPDATE: 0x8,
+  CONTINUATION: 0x9,
+} as const;
 
 /** Frame flags. */
-export enum Flag {
-  END_STREAM = 0x1,
-  ACK = 0x1,
-  END_HEADERS = 0x4,
-  PADDED = 0x8,
-  PRIORITY = 0x20,
-}
+export const Flag = {
+  END_STREAM: 0x1,
+  ACK: 0x1,
+  END_HEADERS: 0x4,
+  PADDED: 0x8,
+  PRIORITY: 0x20,
+} as const;
 
 /** SETTINGS parameters (RFC 9113 §6.5.2). */
-export enum Setting {
-  HEADER_TABLE_SIZE = 0x1,
-  ENABLE_PUSH = 0x2,
-  MAX_CONCURRENT_STREAMS = 0x3,
-  INITIAL_WINDOW_SIZE = 0x4,
-  MAX_FRAME_SIZE = 0x5,
-  MAX_HEADER_LIST_SIZE = 0x6,
-}
+export const Setting = {
+  HEADER_TABLE_SIZE: 0x1,
+  ENABLE_PUSH: 0x2,
+  MAX_CONCURRENT_STREAMS: 0x3,
+  INITIAL_WINDOW_SIZE: 0x4,
+  MAX_FRAME_SIZE: 0x5,
+  MAX_HEADER_LIST_SIZE: 0x6,
+} as const;
 
 /** Error codes (RFC 9113 §7). */
-export enum ErrorCode {
-  NO_ERROR = 0x0,
-  PROTOCOL_ERROR = 0x1,
-  INTERNAL_ERROR = 0x2,
-  FLOW_CONTROL_ERROR = 0x3,
-  SETTINGS_TIMEOUT = 0x4,
-  STREAM_CLOSED = 0x5,
-  FRAME_SIZE_ERROR = 0x6,
-  REFUSED_STREAM = 0x7,
-  CANCEL = 0x8,
-  COMPRESSION_ERROR = 0x9,
-  CONNECT_ERROR = 0xa,
-  ENHANCE_YOUR_CALM = 0xb,
-  INADEQUATE_SECURITY = 0xc,
-  HTTP_1_1_REQUIRED = 0xd,
-}
+export const ErrorCode = {
+  NO_ERROR: 0x0,
+  PROTOCOL_ERROR: 0x1,
+  INTERNAL_ERROR: 0x2,
+  FLOW_CONTROL_ERROR: 0x3,
+  SETTINGS_TIMEOUT: 0x4,
+  STREAM_CLOSED: 0x5,
+  FRAME_SIZE_ERROR: 0x6,
+  REFUSED_STREAM: 0x7,
+  CANCEL: 0x8,
+  COMPRESSION_ERROR: 0x9,
+  CONNECT_ERROR: 0xa,
+  ENHANCE_YOUR_CALM: 0xb,
+  INADEQUATE_SECURITY: 0xc,
+  HTTP_1_1_REQUIRED: 0xd,
+} as const;
 
 /** The client connection preface (RFC 9113 §3.4). */
 export const CLIENT_PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
