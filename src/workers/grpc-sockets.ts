@@ -5,7 +5,7 @@ import { createGrpcSocketChannel } from "./grpc-socket-channel.js";
 
 // `import "silo-edge/workers-grpc"` (workerd only): lets protocol "grpc" run in a Worker, over
 // TCP sockets from `connect()`. An opt-in entry rather than part of the Workers platform, so a
-// gRPC-web Worker does not carry the HTTP/2 client (about 10 KB gzipped) it never uses.
+// gRPC-web Worker does not carry the HTTP/2 client (about 11 KB gzipped) it never uses.
 
 setGrpcChannelFactory((options) => {
   const tls = options.tls;
