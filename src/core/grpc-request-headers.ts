@@ -53,21 +53,23 @@ const EMPTY: Uint8Array = new Uint8Array(0);
 /** Encodes the request header blocks of one channel (one scheme and authority). */
 export class GrpcRequestHeaders {
   /** `:method: POST`, `:scheme`, `:authority`. */
-  private readonly start: Uint8Array;
+  readonly #start: Uint8Array;
   /** content-type, te and user-agent. */
-  private readonly protocol: Uint8Array;
+  readonly #protocol: Uint8Array;
   /** content-type and te, for calls that bring their own user-agent. */
-  private readonly protocolNoAgent: Uint8Array;
-  private readonly paths = new Map<string, Uint8Array>();
-  private readonly frozenMetadata = new WeakMap<object, { block: Uint8Array; agent: boolean }>();
+  readonly #protocolNoAgent: Uint8Array;
+  readonly #paths = new Map<string, Uint8Array>();
+  readonly #frozenMetadata = new WeakMap<object, { block: Uint8Array; agent: boolean }>();
 
-  constructor(
-    private readonly scheme: "http" | "https",
-    private readonly authority: string,
-  ) {
-    this.start = concat([encodeField(":method", "POST"), encodeField(":scheme", scheme), encodeField(":authority", authority)]);
-    this.protocolNoAgent = concat([encodeField("content-type", contentTypeProto), encodeField("te", "trailers")]);
-    this.protocol = concat([this.protocolNoAgent, encodeField("user-agent", userAgent)]);
+  readonly #scheme: "http" | "https";
+  readonly #authority: string;
+
+  constructor(scheme: "http" | "https", authority: string) {
+    this.#scheme = scheme;
+    this.#authority = authority;
+    this.#start = concat([encodeField(":method", "POST"), encodeField(":scheme", scheme), encodeField(":authority", authority)]);
+    this.#protocolNoAgent = concat([encodeField("content-type", contentTypeProto), encodeField("te", "trailers")]);
+    this.#protocol = concat([this.#protocolNoAgent, encodeField("user-agent", userAgent)]);
   }
 
   /**
@@ -76,15 +78,15 @@ export class GrpcRequestHeaders {
    * encoded once.
    */
   forCall(path: string, timeoutMs: number | undefined, metadata: Readonly<Record<string, string>> | undefined): Uint8Array {
-    let pathBlock = this.paths.get(path);
+    let pathBlock = this.#paths.get(path);
     if (pathBlock === undefined) {
       pathBlock = field(":path", path);
-      if (this.paths.size < 256) this.paths.set(path, pathBlock);
+      if (this.#paths.size < 256) this.#paths.set(path, pathBlock);
     }
     let meta: Uint8Array = EMPTY;
     let agent = false;
     if (metadata !== undefined) {
-      const cached = this.frozenMetadata.get(metadata);
+      const cached = this.#frozenMetadata.get(metadata);
       if (cached !== undefined) {
         meta = cached.block;
         agent = cached.agent;
@@ -97,15 +99,15 @@ export class GrpcRequestHeaders {
           parts.push(field(lower, metadata[name]!));
         }
         meta = parts.length === 0 ? EMPTY : parts.length === 1 ? parts[0]! : concat(parts);
-        if (Object.isFrozen(metadata)) this.frozenMetadata.set(metadata, { block: meta, agent });
+        if (Object.isFrozen(metadata)) this.#frozenMetadata.set(metadata, { block: meta, agent });
       }
     }
     const timeout = timeoutMs === undefined ? EMPTY : encodeField("grpc-timeout", encodeGrpcTimeout(timeoutMs));
-    const protocol = agent ? this.protocolNoAgent : this.protocol;
-    const out = new Uint8Array(this.start.length + pathBlock.length + protocol.length + timeout.length + meta.length);
+    const protocol = agent ? this.#protocolNoAgent : this.#protocol;
+    const out = new Uint8Array(this.#start.length + pathBlock.length + protocol.length + timeout.length + meta.length);
     let o = 0;
-    out.set(this.start, o);
-    out.set(pathBlock, (o += this.start.length));
+    out.set(this.#start, o);
+    out.set(pathBlock, (o += this.#start.length));
     out.set(protocol, (o += pathBlock.length));
     out.set(timeout, (o += protocol.length));
     out.set(meta, o + timeout.length);
@@ -131,8 +133,8 @@ export class GrpcRequestHeaders {
       if (Array.isArray(value)) for (const v of value as readonly string[]) target.push(field(lower, v));
       else target.push(field(lower, String(value)));
     }
-    if (!hasScheme) pseudo.push(encodeField(":scheme", this.scheme));
-    if (!hasAuthority) pseudo.push(encodeField(":authority", this.authority));
+    if (!hasScheme) pseudo.push(encodeField(":scheme", this.#scheme));
+    if (!hasAuthority) pseudo.push(encodeField(":authority", this.#authority));
     return concat([...pseudo, ...regular]);
   }
 }

@@ -1,12 +1,12 @@
 import { Code, ConnectError } from "./rpc-error.js";
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { decode } from "@msgpack/msgpack/dist.esm/decode.mjs";
 import type { QueryParameterSchema, QueryRequestSchema, QueryResponse } from "../gen/silo/v1/silo_pb.js";
 import { abortableSleep } from "./abortable-sleep.js";
 import type { CallOptions } from "./client-options.js";
 import { SiloError, SiloValidationError } from "./errors.js";
 import type { AttemptOptions, SiloGRPCClient, SiloRpcClient } from "./silo-client.js";
 import { checkTenant } from "./validation.js";
+import { decodeMsgpack } from "./msgpack.js";
 
 /**
  * A value bound to a `$1`, `$2`, ... placeholder, mapped as the upstream client maps it
@@ -68,7 +68,7 @@ export function queryResultFromWire<Row>(res: QueryResponse): QueryResult<Row> {
   const rows = res.rows.map((row, i) => {
     if (row.encoding.case !== "msgpack") throw new SiloError("SILO_INTERNAL", `Query: row[${i}] has no MessagePack encoding`);
     try {
-      return decode(row.encoding.value) as Row;
+      return decodeMsgpack(row.encoding.value) as Row;
     } catch (err) {
       throw new SiloError("SILO_INTERNAL", `Query: row[${i}] is not valid MessagePack: ${(err as Error).message}`, { cause: err });
     }

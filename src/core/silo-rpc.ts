@@ -110,23 +110,19 @@ function frameWriter(): BinaryWriter {
 /** GetClusterInfo and ResetShards requests have no fields. */
 const encodeEmpty = (_request: unknown, w: BinaryWriter): Uint8Array => w.finish();
 
-function empty<T extends string>(typeName: T): (bytes: Uint8Array) => { $typeName: T } {
-  return (bytes) => {
-    checkEmptyResponse(bytes);
-    return { $typeName: typeName };
-  };
-}
+/** Decodes an empty response of the method `name` (`silo.v1.<name>Response`). */
+const empty = (name: string) => (bytes: Uint8Array) => {
+  checkEmptyResponse(bytes);
+  return { $typeName: `silo.v1.${name}Response` } as never;
+};
 
 /** Builds the RPCs of one node on a raw unary channel. */
 export function createSiloRpc(channel: UnaryChannel): SiloRpc {
-  function method<I, O>(
-    name: string,
-    input: string,
-    output: string,
-    encode: (m: I, w: BinaryWriter) => Uint8Array,
-    decode: (bytes: Uint8Array) => O,
-  ): Rpc<I, O> {
+  /** The RPC `name`, whose messages are `silo.v1.<name>Request` and `silo.v1.<name>Response`. */
+  function method<I, O>(name: string, encode: (m: I, w: BinaryWriter) => Uint8Array, decode: (bytes: Uint8Array) => O = empty(name)): Rpc<I, O> {
     const path = SERVICE + name;
+    const input = `silo.v1.${name}Request`;
+    const output = `silo.v1.${name}Response`;
     const decodeResponse = (res: UnaryBytesResponse): O => {
       if (res.bytes.length > MAX_MESSAGE_BYTES) {
         throw new ConnectError(`received message larger than max (${res.bytes.length} vs. ${MAX_MESSAGE_BYTES})`, Code.ResourceExhausted);
@@ -158,27 +154,21 @@ export function createSiloRpc(channel: UnaryChannel): SiloRpc {
   }
   const ref = encodeJobRefRequest;
   return {
-    getClusterInfo: method("GetClusterInfo", "silo.v1.GetClusterInfoRequest", "silo.v1.GetClusterInfoResponse", encodeEmpty, decodeGetClusterInfoResponse),
-    enqueue: method("Enqueue", "silo.v1.EnqueueRequest", "silo.v1.EnqueueResponse", encodeEnqueueRequest, decodeEnqueueResponse),
-    getJob: method("GetJob", "silo.v1.GetJobRequest", "silo.v1.GetJobResponse", encodeGetJobRequest, decodeGetJobResponse),
-    getJobResult: method("GetJobResult", "silo.v1.GetJobResultRequest", "silo.v1.GetJobResultResponse", ref, decodeGetJobResultResponse),
-    cancelJob: method("CancelJob", "silo.v1.CancelJobRequest", "silo.v1.CancelJobResponse", ref, empty("silo.v1.CancelJobResponse")),
-    deleteJob: method("DeleteJob", "silo.v1.DeleteJobRequest", "silo.v1.DeleteJobResponse", ref, empty("silo.v1.DeleteJobResponse")),
-    restartJob: method("RestartJob", "silo.v1.RestartJobRequest", "silo.v1.RestartJobResponse", ref, empty("silo.v1.RestartJobResponse")),
-    expediteJob: method("ExpediteJob", "silo.v1.ExpediteJobRequest", "silo.v1.ExpediteJobResponse", ref, empty("silo.v1.ExpediteJobResponse")),
-    leaseTask: method("LeaseTask", "silo.v1.LeaseTaskRequest", "silo.v1.LeaseTaskResponse", encodeLeaseTaskRequest, decodeLeaseTaskResponse),
-    leaseTasks: method("LeaseTasks", "silo.v1.LeaseTasksRequest", "silo.v1.LeaseTasksResponse", encodeLeaseTasksRequest, decodeLeaseTasksResponse),
-    heartbeat: method("Heartbeat", "silo.v1.HeartbeatRequest", "silo.v1.HeartbeatResponse", encodeHeartbeatRequest, decodeHeartbeatResponse),
-    reportOutcome: method("ReportOutcome", "silo.v1.ReportOutcomeRequest", "silo.v1.ReportOutcomeResponse", encodeReportOutcomeRequest, empty("silo.v1.ReportOutcomeResponse")),
-    reportRefreshOutcome: method(
-      "ReportRefreshOutcome",
-      "silo.v1.ReportRefreshOutcomeRequest",
-      "silo.v1.ReportRefreshOutcomeResponse",
-      encodeReportRefreshOutcomeRequest,
-      empty("silo.v1.ReportRefreshOutcomeResponse"),
-    ),
-    importJobs: method("ImportJobs", "silo.v1.ImportJobsRequest", "silo.v1.ImportJobsResponse", encodeImportJobsRequest, decodeImportJobsResponse),
-    resetShards: method("ResetShards", "silo.v1.ResetShardsRequest", "silo.v1.ResetShardsResponse", encodeEmpty, decodeResetShardsResponse),
-    query: method("Query", "silo.v1.QueryRequest", "silo.v1.QueryResponse", encodeQueryRequest, decodeQueryResponse),
+    getClusterInfo: method("GetClusterInfo", encodeEmpty, decodeGetClusterInfoResponse),
+    enqueue: method("Enqueue", encodeEnqueueRequest, decodeEnqueueResponse),
+    getJob: method("GetJob", encodeGetJobRequest, decodeGetJobResponse),
+    getJobResult: method("GetJobResult", ref, decodeGetJobResultResponse),
+    cancelJob: method("CancelJob", ref),
+    deleteJob: method("DeleteJob", ref),
+    restartJob: method("RestartJob", ref),
+    expediteJob: method("ExpediteJob", ref),
+    leaseTask: method("LeaseTask", encodeLeaseTaskRequest, decodeLeaseTaskResponse),
+    leaseTasks: method("LeaseTasks", encodeLeaseTasksRequest, decodeLeaseTasksResponse),
+    heartbeat: method("Heartbeat", encodeHeartbeatRequest, decodeHeartbeatResponse),
+    reportOutcome: method("ReportOutcome", encodeReportOutcomeRequest),
+    reportRefreshOutcome: method("ReportRefreshOutcome", encodeReportRefreshOutcomeRequest),
+    importJobs: method("ImportJobs", encodeImportJobsRequest, decodeImportJobsResponse),
+    resetShards: method("ResetShards", encodeEmpty, decodeResetShardsResponse),
+    query: method("Query", encodeQueryRequest, decodeQueryResponse),
   };
 }

@@ -71,7 +71,7 @@ export class H2Stream {
   /** True once the stream ended or was reset (no more callbacks). */
   closed = false;
   sendWindow = 0;
-  private bodyOffset = 0;
+  #bodyOffset = 0;
   recvUnacked = 0;
   /** What the server may still send on this stream before our next WINDOW_UPDATE. */
   recvWindow = STREAM_WINDOW;
@@ -91,12 +91,12 @@ export class H2Stream {
   ) {}
 
   get bodyRemaining(): number {
-    return this.body.length - this.bodyOffset;
+    return this.body.length - this.#bodyOffset;
   }
 
   takeBody(n: number): Uint8Array {
-    const chunk = this.body.subarray(this.bodyOffset, this.bodyOffset + n);
-    this.bodyOffset += n;
+    const chunk = this.body.subarray(this.#bodyOffset, this.#bodyOffset + n);
+    this.#bodyOffset += n;
     return chunk;
   }
 }
@@ -137,70 +137,70 @@ export class Http2ClientConnection {
   /** True once the socket is closed. */
   destroyed = false;
   /** Highest stream id the server will process, from its GOAWAY; -1 while none arrived. */
-  private goawayLastStreamId = -1;
+  #goawayLastStreamId = -1;
   onGoaway: (() => void) | undefined;
   onClose: (() => void) | undefined;
 
-  private readonly socket: ByteStream;
-  private readonly defer: (callback: () => void) => void;
-  private readonly decoder = new HpackDecoder();
-  private readonly streams = new Map<number, H2Stream>();
-  private readonly queued: H2Stream[] = [];
-  private readonly blocked = new Set<H2Stream>();
-  private nextStreamId = 1;
-  private peerMaxConcurrent = Infinity;
-  private peerInitialWindow = DEFAULT_WINDOW;
-  private peerMaxFrameSize = DEFAULT_MAX_FRAME_SIZE;
-  private connSendWindow = DEFAULT_WINDOW;
-  private recvConnUnacked = 0;
+  readonly #socket: ByteStream;
+  readonly #defer: (callback: () => void) => void;
+  readonly #decoder = new HpackDecoder();
+  readonly #streams = new Map<number, H2Stream>();
+  readonly #queued: H2Stream[] = [];
+  readonly #blocked = new Set<H2Stream>();
+  #nextStreamId = 1;
+  #peerMaxConcurrent = Infinity;
+  #peerInitialWindow = DEFAULT_WINDOW;
+  #peerMaxFrameSize = DEFAULT_MAX_FRAME_SIZE;
+  #connSendWindow = DEFAULT_WINDOW;
+  #recvConnUnacked = 0;
   /** What the server may still send on the connection before our next WINDOW_UPDATE. */
-  private recvConnWindow = CONNECTION_WINDOW;
-  private readonly limits: H2Limits;
+  #recvConnWindow = CONNECTION_WINDOW;
+  readonly #limits: H2Limits;
   /** SETTINGS/PING acks queued since the socket was last seen with nothing unsent. */
-  private acksQueued = 0;
-  private input: Uint8Array | undefined;
-  private outgoing: Uint8Array[] = [];
-  private flushScheduled = false;
+  #acksQueued = 0;
+  #input: Uint8Array | undefined;
+  #outgoing: Uint8Array[] = [];
+  #flushScheduled = false;
   /** Stream id and fragments of a header block awaiting CONTINUATION. */
-  private continuing:
+  #continuing:
     | { streamId: number; endStream: boolean; parts: Uint8Array[]; size: number; continuations: number }
     | undefined;
-  private readonly pings = new Map<number, (error: Error | null) => void>();
-  private pingCounter = 0;
-  private closeCallbacks: Array<() => void> = [];
+  readonly #pings = new Map<number, (error: Error | null) => void>();
+  #pingCounter = 0;
+  #closeCallbacks: Array<() => void> = [];
 
   constructor(open: OpenByteStream, options: H2ConnectionOptions = {}) {
-    this.defer = options.defer ?? queueMicrotask;
-    this.limits = resolveH2Limits(options.limits);
+    this.#defer = options.defer ?? queueMicrotask;
+    this.#limits = resolveH2Limits(options.limits);
     const events: ByteStreamEvents = {
       onOpen: () => {
         if (!this.destroyed) this.connected = true;
       },
-      onData: (chunk) => this.receive(chunk),
+      onData: (chunk) => this.#receive(chunk),
       onClose: (error) => this.destroy(error),
     };
-    this.socket = open(events);
+    this.#socket = open(events);
     // Preface, our settings and the connection window, before anything else.
     const settings = settingsFrame([
       [Setting.ENABLE_PUSH, 0],
       [Setting.INITIAL_WINDOW_SIZE, STREAM_WINDOW],
-      [Setting.MAX_HEADER_LIST_SIZE, this.limits.maxHeaderListSize],
+      [Setting.MAX_HEADER_LIST_SIZE, this.#limits.maxHeaderListSize],
     ]);
     const windowUpdate = windowUpdateFrame(0, CONNECTION_WINDOW - DEFAULT_WINDOW);
     const first = new Uint8Array(CLIENT_PREFACE.length + settings.length + windowUpdate.length);
     for (let i = 0; i < CLIENT_PREFACE.length; i++) first[i] = CLIENT_PREFACE.charCodeAt(i);
     first.set(settings, CLIENT_PREFACE.length);
     first.set(windowUpdate, CLIENT_PREFACE.length + settings.length);
-    this.socket.write(first);
+    this.#socket.write(first);
   }
 
   /** Keep (or stop keeping) the process alive for this socket. */
   ref(): void {
-    this.socket.ref?.();
+    this.#socket.ref?.();
   }
 
   unref(): void {
-    this.socket.unref?.();
+    this.#socket.unref?.();
   }
 
   /**
@@ -209,11 +209,11 @@ export class Http2ClientConnection {
    */
   request(stream: H2Stream): boolean {
     if (this.draining || this.destroyed) return false;
-    if (this.streams.size >= this.peerMaxConcurrent) {
-      this.queued.push(stream);
+    if (this.#streams.size >= this.#peerMaxConcurrent) {
+      this.#queued.push(stream);
       return true;
     }
-    return this.open(stream);
+    return this.#open(stream);
   }
 
   /** Abandons a stream: a queued one is dropped, an open one reset with CANCEL. No callback runs. */
@@ -221,24 +221,24 @@ export class Http2ClientConnection {
     if (stream.closed) return;
     stream.closed = true;
     if (stream.id === 0) {
-      const i = this.queued.indexOf(stream);
-      if (i >= 0) this.queued.splice(i, 1);
+      const i = this.#queued.indexOf(stream);
+      if (i >= 0) this.#queued.splice(i, 1);
       return;
     }
-    this.streams.delete(stream.id);
-    this.blocked.delete(stream);
-    if (!this.destroyed) this.write(rstStreamFrame(stream.id, ErrorCode.CANCEL));
-    this.streamEnded();
+    this.#streams.delete(stream.id);
+    this.#blocked.delete(stream);
+    if (!this.destroyed) this.#write(rstStreamFrame(stream.id, ErrorCode.CANCEL));
+    this.#streamEnded();
   }
 
   /** Sends a PING; `callback` gets null when the peer answered, an error when the connection failed. */
   ping(callback: (error: Error | null) => void): boolean {
     if (this.destroyed) return false;
     const payload = new Uint8Array(8);
-    const id = ++this.pingCounter >>> 0;
+    const id = ++this.#pingCounter >>> 0;
     writeUint32(payload, 4, id);
-    this.pings.set(id, callback);
-    this.write(controlFrame(FrameType.PING, 0, 0, payload));
+    this.#pings.set(id, callback);
+    this.#write(controlFrame(FrameType.PING, 0, 0, payload));
     return true;
   }
 
@@ -246,15 +246,15 @@ export class Http2ClientConnection {
   close(callback?: () => void): void {
     if (callback !== undefined) {
       if (this.destroyed) queueMicrotask(callback);
-      else this.closeCallbacks.push(callback);
+      else this.#closeCallbacks.push(callback);
     }
     if (this.destroyed) return;
     if (!this.draining) {
       this.draining = true;
-      this.write(goawayFrame(0, ErrorCode.NO_ERROR));
+      this.#write(goawayFrame(0, ErrorCode.NO_ERROR));
     }
-    for (const stream of this.queued.splice(0)) this.failStream(stream, false, new Error("the connection is closing"));
-    if (this.streams.size === 0) this.endSocket();
+    for (const stream of this.#queued.splice(0)) this.#failStream(stream, false, new Error("the connection is closing"));
+    if (this.#streams.size === 0) this.#endSocket();
   }
 
   /** Closes the socket at once; open streams fail with `error` (or "the connection closed"). */
@@ -262,45 +262,45 @@ export class Http2ClientConnection {
     if (this.destroyed) return;
     this.destroyed = true;
     this.draining = true;
-    this.socket.destroy();
-    this.outgoing = [];
-    this.input = undefined;
-    this.continuing = undefined;
+    this.#socket.destroy();
+    this.#outgoing = [];
+    this.#input = undefined;
+    this.#continuing = undefined;
     // The pool forgets the connection first, so a stream that is resent below gets a new one.
     this.onClose?.();
     const cause = error ?? new Error("the connection closed");
-    for (const stream of this.queued.splice(0)) this.failStream(stream, false, cause);
-    for (const stream of [...this.streams.values()]) this.failStream(stream, this.connected && stream.written, cause);
-    this.streams.clear();
-    this.blocked.clear();
-    for (const callback of this.pings.values()) callback(cause);
-    this.pings.clear();
-    for (const callback of this.closeCallbacks.splice(0)) callback();
+    for (const stream of this.#queued.splice(0)) this.#failStream(stream, false, cause);
+    for (const stream of [...this.#streams.values()]) this.#failStream(stream, this.connected && stream.written, cause);
+    this.#streams.clear();
+    this.#blocked.clear();
+    for (const callback of this.#pings.values()) callback(cause);
+    this.#pings.clear();
+    for (const callback of this.#closeCallbacks.splice(0)) callback();
   }
 
-  private open(stream: H2Stream): boolean {
-    const id = this.nextStreamId;
+  #open(stream: H2Stream): boolean {
+    const id = this.#nextStreamId;
     if (id > MAX_STREAM_ID) {
       // Out of stream ids: this connection is done; the pool opens another.
       this.draining = true;
       this.onGoaway?.();
       return false;
     }
-    this.nextStreamId += 2;
+    this.#nextStreamId += 2;
     stream.id = id;
-    stream.sendWindow = this.peerInitialWindow;
-    this.streams.set(id, stream);
-    this.write(this.headersFrames(stream));
+    stream.sendWindow = this.#peerInitialWindow;
+    this.#streams.set(id, stream);
+    this.#write(this.#headersFrames(stream));
     stream.written = true;
-    if (stream.bodyRemaining > 0) this.sendBody(stream);
+    if (stream.bodyRemaining > 0) this.#sendBody(stream);
     return true;
   }
 
   /** HEADERS (and CONTINUATION) frames for a stream, ending it when there is no body. */
-  private headersFrames(stream: H2Stream): Uint8Array {
+  #headersFrames(stream: H2Stream): Uint8Array {
     const block = stream.headerBlock;
     const endStream = stream.body.length === 0 ? Flag.END_STREAM : 0;
-    const max = this.peerMaxFrameSize;
+    const max = this.#peerMaxFrameSize;
     if (block.length <= max) {
       const frame = new Uint8Array(FRAME_HEADER_LENGTH + block.length);
       writeFrameHeader(frame, 0, block.length, FrameType.HEADERS, endStream | Flag.END_HEADERS, stream.id);
@@ -322,99 +322,99 @@ export class Http2ClientConnection {
   }
 
   /** Sends as much of the stream's body as the windows allow; the rest waits for WINDOW_UPDATE. */
-  private sendBody(stream: H2Stream): void {
+  #sendBody(stream: H2Stream): void {
     while (stream.bodyRemaining > 0) {
-      const n = Math.min(stream.bodyRemaining, stream.sendWindow, this.connSendWindow, this.peerMaxFrameSize);
+      const n = Math.min(stream.bodyRemaining, stream.sendWindow, this.#connSendWindow, this.#peerMaxFrameSize);
       if (n <= 0) {
-        this.blocked.add(stream);
+        this.#blocked.add(stream);
         return;
       }
       const chunk = stream.takeBody(n);
       stream.sendWindow -= n;
-      this.connSendWindow -= n;
+      this.#connSendWindow -= n;
       const frame = new Uint8Array(FRAME_HEADER_LENGTH + n);
       writeFrameHeader(frame, 0, n, FrameType.DATA, stream.bodyRemaining === 0 ? Flag.END_STREAM : 0, stream.id);
       frame.set(chunk, FRAME_HEADER_LENGTH);
-      this.write(frame);
+      this.#write(frame);
     }
-    this.blocked.delete(stream);
+    this.#blocked.delete(stream);
   }
 
-  private flushBlocked(): void {
-    for (const stream of [...this.blocked]) {
-      if (this.connSendWindow <= 0) return;
-      this.sendBody(stream);
+  #flushBlocked(): void {
+    for (const stream of [...this.#blocked]) {
+      if (this.#connSendWindow <= 0) return;
+      this.#sendBody(stream);
     }
   }
 
   /** Queues bytes for the socket; everything queued in one tick goes out in one write. */
-  private write(frame: Uint8Array): void {
-    this.outgoing.push(frame);
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      this.defer(this.flushBound);
+  #write(frame: Uint8Array): void {
+    this.#outgoing.push(frame);
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      this.#defer(this.#flushBound);
     }
   }
 
-  private readonly flushBound = (): void => this.flush();
+  readonly #flushBound = (): void => this.flush();
 
   /** @internal */
   flush(): void {
-    this.flushScheduled = false;
-    const frames = this.outgoing;
+    this.#flushScheduled = false;
+    const frames = this.#outgoing;
     if (frames.length === 0 || this.destroyed) return;
-    this.outgoing = [];
-    this.socket.write(frames.length === 1 ? frames[0]! : concatBytes(frames));
+    this.#outgoing = [];
+    this.#socket.write(frames.length === 1 ? frames[0]! : concatBytes(frames));
     // Acks count as queued until the socket is seen with nothing left to send.
-    if (this.acksQueued !== 0 && (this.socket.bufferedAmount?.() ?? 0) === 0) this.acksQueued = 0;
+    if (this.#acksQueued !== 0 && (this.#socket.bufferedAmount?.() ?? 0) === 0) this.#acksQueued = 0;
   }
 
   /** Queues a SETTINGS or PING acknowledgement, within `maxOutboundAcks`. */
-  private writeAck(frame: Uint8Array): void {
-    if (++this.acksQueued > this.limits.maxOutboundAcks) {
+  #writeAck(frame: Uint8Array): void {
+    if (++this.#acksQueued > this.#limits.maxOutboundAcks) {
       throw new H2ProtocolError(
-        `the server sent more than ${this.limits.maxOutboundAcks} SETTINGS/PING frames while not reading our acknowledgements`,
+        `the server sent more than ${this.#limits.maxOutboundAcks} SETTINGS/PING frames while not reading our acknowledgements`,
         ErrorCode.ENHANCE_YOUR_CALM,
         "maxOutboundAcks",
       );
     }
-    this.write(frame);
+    this.#write(frame);
   }
 
-  private endSocket(): void {
+  #endSocket(): void {
     this.flush();
-    this.socket.end();
+    this.#socket.end();
   }
 
-  private streamEnded(): void {
-    while (this.queued.length > 0 && this.streams.size < this.peerMaxConcurrent && !this.draining) {
-      const next = this.queued.shift()!;
-      if (!this.open(next)) {
-        this.failStream(next, false, new Error("the connection ran out of stream ids"));
-        for (const rest of this.queued.splice(0)) this.failStream(rest, false, new Error("the connection ran out of stream ids"));
+  #streamEnded(): void {
+    while (this.#queued.length > 0 && this.#streams.size < this.#peerMaxConcurrent && !this.draining) {
+      const next = this.#queued.shift()!;
+      if (!this.#open(next)) {
+        this.#failStream(next, false, new Error("the connection ran out of stream ids"));
+        for (const rest of this.#queued.splice(0)) this.#failStream(rest, false, new Error("the connection ran out of stream ids"));
       }
     }
-    if (this.draining && this.streams.size === 0 && !this.destroyed) this.endSocket();
+    if (this.draining && this.#streams.size === 0 && !this.destroyed) this.#endSocket();
   }
 
-  private failStream(stream: H2Stream, mayHaveBeenSent: boolean, cause: Error): void {
+  #failStream(stream: H2Stream, mayHaveBeenSent: boolean, cause: Error): void {
     if (stream.closed) return;
     stream.closed = true;
     if (stream.id !== 0) {
-      this.streams.delete(stream.id);
-      this.blocked.delete(stream);
+      this.#streams.delete(stream.id);
+      this.#blocked.delete(stream);
     }
     stream.handler.onConnectionError(mayHaveBeenSent, cause);
   }
 
   // ---- receiving ----
 
-  private receive(chunk: Uint8Array): void {
+  #receive(chunk: Uint8Array): void {
     if (this.destroyed) return;
     let buf = chunk;
-    if (this.input !== undefined) {
-      buf = concatBytes([this.input, chunk]);
-      this.input = undefined;
+    if (this.#input !== undefined) {
+      buf = concatBytes([this.#input, chunk]);
+      this.#input = undefined;
     }
     let offset = 0;
     try {
@@ -428,18 +428,18 @@ export class Http2ClientConnection {
         const type = buf[offset + 3]!;
         const flags = buf[offset + 4]!;
         const streamId = readUint31(buf, offset + 5);
-        this.frame(type, flags, streamId, buf.subarray(offset + FRAME_HEADER_LENGTH, end));
+        this.#frame(type, flags, streamId, buf.subarray(offset + FRAME_HEADER_LENGTH, end));
         offset = end;
         if (this.destroyed) return;
       }
     } catch (e) {
-      this.protocolError(e);
+      this.#protocolError(e);
       return;
     }
-    if (offset < buf.length) this.input = buf.subarray(offset);
+    if (offset < buf.length) this.#input = buf.subarray(offset);
   }
 
-  private protocolError(e: unknown): void {
+  #protocolError(e: unknown): void {
     const error =
       e instanceof H2ProtocolError
         ? e
@@ -448,41 +448,41 @@ export class Http2ClientConnection {
           : new H2ProtocolError(`internal error: ${String(e)}`, ErrorCode.INTERNAL_ERROR);
     if (!this.destroyed) {
       // Client GOAWAY names the last server-initiated stream; there are none.
-      this.outgoing.push(goawayFrame(0, error.errorCode));
+      this.#outgoing.push(goawayFrame(0, error.errorCode));
       this.flush();
     }
     const cause = new H2ProtocolError(`HTTP/2 protocol error from the server: ${error.message}`, error.errorCode, error.limit);
     this.destroy(cause);
   }
 
-  private frame(type: number, flags: number, streamId: number, payload: Uint8Array): void {
-    if (this.continuing !== undefined && type !== FrameType.CONTINUATION) {
+  #frame(type: number, flags: number, streamId: number, payload: Uint8Array): void {
+    if (this.#continuing !== undefined && type !== FrameType.CONTINUATION) {
       throw new H2ProtocolError("expected CONTINUATION", ErrorCode.PROTOCOL_ERROR);
     }
     switch (type) {
       case FrameType.DATA:
-        this.dataFrame(flags, streamId, payload);
+        this.#dataFrame(flags, streamId, payload);
         return;
       case FrameType.HEADERS:
-        this.headersFrame(flags, streamId, payload);
+        this.#headersFrame(flags, streamId, payload);
         return;
       case FrameType.CONTINUATION:
-        this.continuationFrame(flags, streamId, payload);
+        this.#continuationFrame(flags, streamId, payload);
         return;
       case FrameType.RST_STREAM:
-        this.rstStreamFrame(streamId, payload);
+        this.#rstStreamFrame(streamId, payload);
         return;
       case FrameType.SETTINGS:
-        this.settingsFrame(flags, streamId, payload);
+        this.#settingsFrame(flags, streamId, payload);
         return;
       case FrameType.PING:
-        this.pingFrame(flags, streamId, payload);
+        this.#pingFrame(flags, streamId, payload);
         return;
       case FrameType.GOAWAY:
-        this.goawayFrame(streamId, payload);
+        this.#goawayFrame(streamId, payload);
         return;
       case FrameType.WINDOW_UPDATE:
-        this.windowUpdateFrame(streamId, payload);
+        this.#windowUpdateFrame(streamId, payload);
         return;
       case FrameType.PUSH_PROMISE:
         throw new H2ProtocolError("PUSH_PROMISE although push is disabled", ErrorCode.PROTOCOL_ERROR);
@@ -493,27 +493,27 @@ export class Http2ClientConnection {
   }
 
   /** The stream a frame belongs to, undefined for a closed one; a never-opened id is an error. */
-  private streamFor(streamId: number, what: string): H2Stream | undefined {
+  #streamFor(streamId: number, what: string): H2Stream | undefined {
     if (streamId === 0) throw new H2ProtocolError(`${what} on stream 0`, ErrorCode.PROTOCOL_ERROR);
-    const stream = this.streams.get(streamId);
-    if (stream === undefined && (streamId >= this.nextStreamId || streamId % 2 === 0)) {
+    const stream = this.#streams.get(streamId);
+    if (stream === undefined && (streamId >= this.#nextStreamId || streamId % 2 === 0)) {
       throw new H2ProtocolError(`${what} on stream ${streamId}, which was never opened`, ErrorCode.PROTOCOL_ERROR);
     }
     return stream;
   }
 
-  private dataFrame(flags: number, streamId: number, payload: Uint8Array): void {
-    const stream = this.streamFor(streamId, "DATA");
+  #dataFrame(flags: number, streamId: number, payload: Uint8Array): void {
+    const stream = this.#streamFor(streamId, "DATA");
     // Flow control counts the whole payload, padding included, and closed streams too.
     const n = payload.length;
-    if ((this.recvConnWindow -= n) < 0) {
+    if ((this.#recvConnWindow -= n) < 0) {
       throw new H2ProtocolError("the server sent more DATA than the connection's flow-control window allows", ErrorCode.FLOW_CONTROL_ERROR);
     }
-    this.recvConnUnacked += n;
-    if (this.recvConnUnacked >= CONNECTION_WINDOW / 2) {
-      this.write(windowUpdateFrame(0, this.recvConnUnacked));
-      this.recvConnWindow += this.recvConnUnacked;
-      this.recvConnUnacked = 0;
+    this.#recvConnUnacked += n;
+    if (this.#recvConnUnacked >= CONNECTION_WINDOW / 2) {
+      this.#write(windowUpdateFrame(0, this.#recvConnUnacked));
+      this.#recvConnWindow += this.#recvConnUnacked;
+      this.#recvConnUnacked = 0;
     }
     if (stream === undefined) return;
     if ((stream.recvWindow -= n) < 0) {
@@ -522,14 +522,14 @@ export class Http2ClientConnection {
     const data = unpad(flags, payload);
     const endStream = (flags & Flag.END_STREAM) !== 0;
     if (endStream) {
-      this.finish(stream);
+      this.#finish(stream);
     } else {
       stream.recvUnacked += n;
       if (stream.recvUnacked >= STREAM_WINDOW / 2) {
         const increment = Math.min(stream.recvUnacked, stream.recvBudget - stream.recvGranted);
         stream.recvUnacked = 0;
         if (increment > 0) {
-          this.write(windowUpdateFrame(stream.id, increment));
+          this.#write(windowUpdateFrame(stream.id, increment));
           stream.recvWindow += increment;
           stream.recvGranted += increment;
         }
@@ -538,7 +538,7 @@ export class Http2ClientConnection {
     stream.handler.onData(data, endStream);
   }
 
-  private headersFrame(flags: number, streamId: number, payload: Uint8Array): void {
+  #headersFrame(flags: number, streamId: number, payload: Uint8Array): void {
     let block = unpad(flags, payload);
     if ((flags & Flag.PRIORITY) !== 0) {
       if (block.length < 5) throw new H2ProtocolError("HEADERS too short for its priority", ErrorCode.FRAME_SIZE_ERROR);
@@ -546,52 +546,52 @@ export class Http2ClientConnection {
     }
     const endStream = (flags & Flag.END_STREAM) !== 0;
     if ((flags & Flag.END_HEADERS) === 0) {
-      this.checkHeaderBlockSize(block.length);
-      this.continuing = { streamId, endStream, parts: [block], size: block.length, continuations: 0 };
+      this.#checkHeaderBlockSize(block.length);
+      this.#continuing = { streamId, endStream, parts: [block], size: block.length, continuations: 0 };
       return;
     }
-    this.checkHeaderBlockSize(block.length);
-    this.headerBlock(streamId, endStream, block);
+    this.#checkHeaderBlockSize(block.length);
+    this.#headerBlock(streamId, endStream, block);
   }
 
-  private continuationFrame(flags: number, streamId: number, payload: Uint8Array): void {
-    const c = this.continuing;
+  #continuationFrame(flags: number, streamId: number, payload: Uint8Array): void {
+    const c = this.#continuing;
     if (c === undefined || c.streamId !== streamId) {
       throw new H2ProtocolError("unexpected CONTINUATION", ErrorCode.PROTOCOL_ERROR);
     }
-    if (++c.continuations > this.limits.maxContinuations) {
+    if (++c.continuations > this.#limits.maxContinuations) {
       throw new H2ProtocolError(
-        `more than ${this.limits.maxContinuations} CONTINUATION frames in one header block`,
+        `more than ${this.#limits.maxContinuations} CONTINUATION frames in one header block`,
         ErrorCode.ENHANCE_YOUR_CALM,
         "maxContinuations",
       );
     }
     c.size += payload.length;
-    this.checkHeaderBlockSize(c.size);
+    this.#checkHeaderBlockSize(c.size);
     if (payload.length > 0) c.parts.push(payload);
     if ((flags & Flag.END_HEADERS) === 0) return;
-    this.continuing = undefined;
-    this.headerBlock(streamId, c.endStream, concatBytes(c.parts));
+    this.#continuing = undefined;
+    this.#headerBlock(streamId, c.endStream, concatBytes(c.parts));
   }
 
-  private checkHeaderBlockSize(size: number): void {
-    if (size > this.limits.maxHeaderBlockBytes) {
+  #checkHeaderBlockSize(size: number): void {
+    if (size > this.#limits.maxHeaderBlockBytes) {
       throw new H2ProtocolError(
-        `a header block of more than ${this.limits.maxHeaderBlockBytes} bytes`,
+        `a header block of more than ${this.#limits.maxHeaderBlockBytes} bytes`,
         ErrorCode.ENHANCE_YOUR_CALM,
         "maxHeaderBlockBytes",
       );
     }
   }
 
-  private headerBlock(streamId: number, endStream: boolean, block: Uint8Array): void {
-    const stream = this.streamFor(streamId, "HEADERS");
+  #headerBlock(streamId: number, endStream: boolean, block: Uint8Array): void {
+    const stream = this.#streamFor(streamId, "HEADERS");
     // Decoded even for a closed stream: the HPACK table must follow every block. Fields past the
     // list limit are counted, not kept.
     const headers: H2Headers = Object.create(null) as H2Headers;
-    const maxSize = this.limits.maxHeaderListSize;
+    const maxSize = this.#limits.maxHeaderListSize;
     let size = 0;
-    this.decoder.decode(block, (name, value) => {
+    this.#decoder.decode(block, (name, value) => {
       size += name.length + value.length + 32;
       if (size > maxSize) return;
       const existing = headers[name];
@@ -613,33 +613,33 @@ export class Http2ClientConnection {
     }
     const status = headers[":status"];
     if (!endStream && typeof status === "string" && status.length === 3 && status[0] === "1") return; // 1xx
-    if (endStream) this.finish(stream);
+    if (endStream) this.#finish(stream);
     stream.handler.onHeaders(headers, endStream);
   }
 
   /** The server ended the stream. */
-  private finish(stream: H2Stream): void {
+  #finish(stream: H2Stream): void {
     stream.closed = true;
-    this.streams.delete(stream.id);
-    if (this.blocked.delete(stream) || stream.bodyRemaining > 0) {
+    this.#streams.delete(stream.id);
+    if (this.#blocked.delete(stream) || stream.bodyRemaining > 0) {
       // The server answered before reading the whole request: tell it to stop waiting for it.
-      this.write(rstStreamFrame(stream.id, ErrorCode.NO_ERROR));
+      this.#write(rstStreamFrame(stream.id, ErrorCode.NO_ERROR));
     }
-    this.streamEnded();
+    this.#streamEnded();
   }
 
-  private rstStreamFrame(streamId: number, payload: Uint8Array): void {
+  #rstStreamFrame(streamId: number, payload: Uint8Array): void {
     if (payload.length !== 4) throw new H2ProtocolError("RST_STREAM of the wrong size", ErrorCode.FRAME_SIZE_ERROR);
-    const stream = this.streamFor(streamId, "RST_STREAM");
+    const stream = this.#streamFor(streamId, "RST_STREAM");
     if (stream === undefined) return;
     stream.closed = true;
-    this.streams.delete(stream.id);
-    this.blocked.delete(stream);
-    this.streamEnded();
+    this.#streams.delete(stream.id);
+    this.#blocked.delete(stream);
+    this.#streamEnded();
     stream.handler.onReset(readUint32(payload, 0));
   }
 
-  private settingsFrame(flags: number, streamId: number, payload: Uint8Array): void {
+  #settingsFrame(flags: number, streamId: number, payload: Uint8Array): void {
     if (streamId !== 0) throw new H2ProtocolError("SETTINGS on a stream", ErrorCode.PROTOCOL_ERROR);
     if ((flags & Flag.ACK) !== 0) {
       if (payload.length !== 0) throw new H2ProtocolError("SETTINGS ack with a payload", ErrorCode.FRAME_SIZE_ERROR);
@@ -647,9 +647,9 @@ export class Http2ClientConnection {
     }
     if (payload.length % 6 !== 0) throw new H2ProtocolError("SETTINGS of the wrong size", ErrorCode.FRAME_SIZE_ERROR);
     this.established = true;
-    if (payload.length / 6 > this.limits.maxSettingsEntries) {
+    if (payload.length / 6 > this.#limits.maxSettingsEntries) {
       throw new H2ProtocolError(
-        `a SETTINGS frame with ${payload.length / 6} entries, more than ${this.limits.maxSettingsEntries}`,
+        `a SETTINGS frame with ${payload.length / 6} entries, more than ${this.#limits.maxSettingsEntries}`,
         ErrorCode.ENHANCE_YOUR_CALM,
         "maxSettingsEntries",
       );
@@ -659,20 +659,20 @@ export class Http2ClientConnection {
       const value = readUint32(payload, o + 2);
       switch (id) {
         case Setting.MAX_CONCURRENT_STREAMS:
-          this.peerMaxConcurrent = value;
+          this.#peerMaxConcurrent = value;
           break;
         case Setting.INITIAL_WINDOW_SIZE: {
           if (value > MAX_WINDOW) throw new H2ProtocolError("initial window too large", ErrorCode.FLOW_CONTROL_ERROR);
-          const delta = value - this.peerInitialWindow;
-          this.peerInitialWindow = value;
-          for (const stream of this.streams.values()) stream.sendWindow += delta;
+          const delta = value - this.#peerInitialWindow;
+          this.#peerInitialWindow = value;
+          for (const stream of this.#streams.values()) stream.sendWindow += delta;
           break;
         }
         case Setting.MAX_FRAME_SIZE:
           if (value < DEFAULT_MAX_FRAME_SIZE || value > 0xffffff) {
             throw new H2ProtocolError(`bad SETTINGS_MAX_FRAME_SIZE ${value}`, ErrorCode.PROTOCOL_ERROR);
           }
-          this.peerMaxFrameSize = value;
+          this.#peerMaxFrameSize = value;
           break;
         default:
           // HEADER_TABLE_SIZE does not matter (we never index), ENABLE_PUSH is the server's own,
@@ -680,60 +680,60 @@ export class Http2ClientConnection {
           break;
       }
     }
-    this.writeAck(SETTINGS_ACK);
-    this.flushBlocked();
-    this.streamEnded();
+    this.#writeAck(SETTINGS_ACK);
+    this.#flushBlocked();
+    this.#streamEnded();
   }
 
-  private pingFrame(flags: number, streamId: number, payload: Uint8Array): void {
+  #pingFrame(flags: number, streamId: number, payload: Uint8Array): void {
     if (streamId !== 0) throw new H2ProtocolError("PING on a stream", ErrorCode.PROTOCOL_ERROR);
     if (payload.length !== 8) throw new H2ProtocolError("PING of the wrong size", ErrorCode.FRAME_SIZE_ERROR);
     if ((flags & Flag.ACK) === 0) {
-      this.writeAck(controlFrame(FrameType.PING, Flag.ACK, 0, payload));
+      this.#writeAck(controlFrame(FrameType.PING, Flag.ACK, 0, payload));
       return;
     }
     // Our pings carry their id in the low four octets and zeros in the high four.
     const key = readUint32(payload, 0) === 0 ? readUint32(payload, 4) : -1;
-    const callback = this.pings.get(key);
+    const callback = this.#pings.get(key);
     if (callback !== undefined) {
-      this.pings.delete(key);
+      this.#pings.delete(key);
       callback(null);
     }
   }
 
-  private goawayFrame(streamId: number, payload: Uint8Array): void {
+  #goawayFrame(streamId: number, payload: Uint8Array): void {
     if (streamId !== 0) throw new H2ProtocolError("GOAWAY on a stream", ErrorCode.PROTOCOL_ERROR);
     if (payload.length < 8) throw new H2ProtocolError("GOAWAY too short", ErrorCode.FRAME_SIZE_ERROR);
     const lastStreamId = readUint31(payload, 0);
     const errorCode = readUint32(payload, 4);
-    this.goawayLastStreamId =
-      this.goawayLastStreamId < 0 ? lastStreamId : Math.min(this.goawayLastStreamId, lastStreamId);
+    this.#goawayLastStreamId =
+      this.#goawayLastStreamId < 0 ? lastStreamId : Math.min(this.#goawayLastStreamId, lastStreamId);
     this.draining = true;
     const cause = new Error(
       `the server sent GOAWAY (HTTP/2 error code ${errorCode}, last stream ${lastStreamId})`,
     );
     this.onGoaway?.();
-    for (const stream of this.queued.splice(0)) this.failStream(stream, false, cause);
-    for (const stream of [...this.streams.values()]) {
-      if (stream.id > this.goawayLastStreamId) this.failStream(stream, false, cause);
+    for (const stream of this.#queued.splice(0)) this.#failStream(stream, false, cause);
+    for (const stream of [...this.#streams.values()]) {
+      if (stream.id > this.#goawayLastStreamId) this.#failStream(stream, false, cause);
     }
-    if (this.streams.size === 0) this.endSocket();
+    if (this.#streams.size === 0) this.#endSocket();
   }
 
-  private windowUpdateFrame(streamId: number, payload: Uint8Array): void {
+  #windowUpdateFrame(streamId: number, payload: Uint8Array): void {
     if (payload.length !== 4) throw new H2ProtocolError("WINDOW_UPDATE of the wrong size", ErrorCode.FRAME_SIZE_ERROR);
     const increment = readUint31(payload, 0);
     if (streamId === 0) {
       if (increment === 0) throw new H2ProtocolError("WINDOW_UPDATE of 0", ErrorCode.PROTOCOL_ERROR);
-      this.connSendWindow += increment;
-      if (this.connSendWindow > MAX_WINDOW) throw new H2ProtocolError("window overflow", ErrorCode.FLOW_CONTROL_ERROR);
-      this.flushBlocked();
+      this.#connSendWindow += increment;
+      if (this.#connSendWindow > MAX_WINDOW) throw new H2ProtocolError("window overflow", ErrorCode.FLOW_CONTROL_ERROR);
+      this.#flushBlocked();
       return;
     }
-    const stream = this.streamFor(streamId, "WINDOW_UPDATE");
+    const stream = this.#streamFor(streamId, "WINDOW_UPDATE");
     if (stream === undefined) return;
     stream.sendWindow += increment;
-    if (this.blocked.has(stream)) this.sendBody(stream);
+    if (this.#blocked.has(stream)) this.#sendBody(stream);
   }
 }
 

@@ -44,24 +44,24 @@ const maxInteger = 0x7fffffff;
  */
 export class HpackDecoder {
   // Dynamic table as a ring buffer, newest entry at `head`; capacity is a power of two.
-  private names: string[] = [];
-  private values: string[] = [];
-  private mask = -1;
-  private head = 0;
-  private count = 0;
+  #names: string[] = [];
+  #values: string[] = [];
+  #mask = -1;
+  #head = 0;
+  #count = 0;
   /** Size of the entries in octets (RFC 7541 §4.1). */
-  private size = 0;
+  #size = 0;
   /** Maximum size the encoder chose with its last dynamic table size update. */
-  private maxSize: number;
+  #maxSize: number;
   /** Our SETTINGS_HEADER_TABLE_SIZE: the largest size the encoder may choose. */
-  private limit: number;
-  private sizeUpdateRequired = false;
-  private pos = 0;
+  #limit: number;
+  #sizeUpdateRequired = false;
+  #pos = 0;
 
   constructor(maxTableSize = 4096) {
     checkTableSize(maxTableSize);
-    this.maxSize = maxTableSize;
-    this.limit = maxTableSize;
+    this.#maxSize = maxTableSize;
+    this.#limit = maxTableSize;
   }
 
   /**
@@ -71,25 +71,25 @@ export class HpackDecoder {
    */
   setMaxTableSize(n: number): void {
     checkTableSize(n);
-    this.limit = n;
-    if (n < this.maxSize) {
-      this.maxSize = n;
-      this.evictTo(n);
-      this.sizeUpdateRequired = true;
+    this.#limit = n;
+    if (n < this.#maxSize) {
+      this.#maxSize = n;
+      this.#evictTo(n);
+      this.#sizeUpdateRequired = true;
     }
   }
 
   /** Current size of the dynamic table in octets. */
   get dynamicTableSize(): number {
-    return this.size;
+    return this.#size;
   }
 
   /** The dynamic table's entries, newest first (index 62 first). For tests and debugging. */
   dynamicTableEntries(): Array<[name: string, value: string]> {
     const entries: Array<[string, string]> = [];
-    for (let i = 0; i < this.count; i++) {
-      const slot = (this.head + i) & this.mask;
-      entries.push([this.names[slot]!, this.values[slot]!]);
+    for (let i = 0; i < this.#count; i++) {
+      const slot = (this.#head + i) & this.#mask;
+      entries.push([this.#names[slot]!, this.#values[slot]!]);
     }
     return entries;
   }
@@ -101,49 +101,49 @@ export class HpackDecoder {
   decode(block: Uint8Array, onField: (name: string, value: string) => void): void {
     const end = block.length;
     let atStart = true;
-    this.pos = 0;
-    while (this.pos < end) {
-      const first = block[this.pos]!;
+    this.#pos = 0;
+    while (this.#pos < end) {
+      const first = block[this.#pos]!;
       if (first >= 0x80) {
         // Indexed header field (§6.1).
-        const index = this.readInteger(block, 7);
-        if (this.sizeUpdateRequired) throw missingSizeUpdate();
+        const index = this.#readInteger(block, 7);
+        if (this.#sizeUpdateRequired) throw missingSizeUpdate();
         atStart = false;
-        onField(this.nameAt(index), this.valueAt(index));
+        onField(this.#nameAt(index), this.#valueAt(index));
       } else if (first >= 0x40) {
         // Literal header field with incremental indexing (§6.2.1).
-        const index = this.readInteger(block, 6);
-        if (this.sizeUpdateRequired) throw missingSizeUpdate();
+        const index = this.#readInteger(block, 6);
+        if (this.#sizeUpdateRequired) throw missingSizeUpdate();
         atStart = false;
-        const name = index === 0 ? this.readString(block) : this.nameAt(index);
-        const value = this.readString(block);
-        this.insert(name, value);
+        const name = index === 0 ? this.#readString(block) : this.#nameAt(index);
+        const value = this.#readString(block);
+        this.#insert(name, value);
         onField(name, value);
       } else if (first >= 0x20) {
         // Dynamic table size update (§6.3): only before the block's first field.
         if (!atStart) throw new HpackError("HPACK: dynamic table size update after a header field");
-        const size = this.readInteger(block, 5);
-        if (size > this.limit) {
-          throw new HpackError(`HPACK: dynamic table size update to ${size} exceeds the limit of ${this.limit}`);
+        const size = this.#readInteger(block, 5);
+        if (size > this.#limit) {
+          throw new HpackError(`HPACK: dynamic table size update to ${size} exceeds the limit of ${this.#limit}`);
         }
-        this.maxSize = size;
-        this.evictTo(size);
-        this.sizeUpdateRequired = false;
+        this.#maxSize = size;
+        this.#evictTo(size);
+        this.#sizeUpdateRequired = false;
       } else {
         // Literal header field without indexing (0000xxxx) or never indexed (0001xxxx) (§6.2.2-3).
-        const index = this.readInteger(block, 4);
-        if (this.sizeUpdateRequired) throw missingSizeUpdate();
+        const index = this.#readInteger(block, 4);
+        if (this.#sizeUpdateRequired) throw missingSizeUpdate();
         atStart = false;
-        const name = index === 0 ? this.readString(block) : this.nameAt(index);
-        onField(name, this.readString(block));
+        const name = index === 0 ? this.#readString(block) : this.#nameAt(index);
+        onField(name, this.#readString(block));
       }
     }
   }
 
-  /** Reads an integer with an N-bit prefix (§5.1) at `this.pos`. */
-  private readInteger(block: Uint8Array, prefixBits: number): number {
+  /** Reads an integer with an N-bit prefix (§5.1) at `this.#pos`. */
+  #readInteger(block: Uint8Array, prefixBits: number): number {
     const end = block.length;
-    let pos = this.pos;
+    let pos = this.#pos;
     if (pos >= end) throw truncated();
     const prefixMax = (1 << prefixBits) - 1;
     let value = block[pos++]! & prefixMax;
@@ -160,84 +160,84 @@ export class HpackDecoder {
       } while (octet >= 0x80);
       if (value > maxInteger) throw new HpackError("HPACK: integer too large");
     }
-    this.pos = pos;
+    this.#pos = pos;
     return value;
   }
 
-  /** Reads a string literal (§5.2) at `this.pos`. */
-  private readString(block: Uint8Array): string {
-    if (this.pos >= block.length) throw truncated();
-    const huffman = block[this.pos]! >= 0x80;
-    const length = this.readInteger(block, 7);
-    const start = this.pos;
+  /** Reads a string literal (§5.2) at `this.#pos`. */
+  #readString(block: Uint8Array): string {
+    if (this.#pos >= block.length) throw truncated();
+    const huffman = block[this.#pos]! >= 0x80;
+    const length = this.#readInteger(block, 7);
+    const start = this.#pos;
     const stop = start + length;
     if (stop > block.length) throw truncated();
-    this.pos = stop;
+    this.#pos = stop;
     return huffman ? decodeHuffman(block, start, stop) : latin1(block, start, stop);
   }
 
-  private nameAt(index: number): string {
+  #nameAt(index: number): string {
     if (index <= staticCount) {
       if (index === 0) throw new HpackError("HPACK: index 0");
       return staticNames[index - 1]!;
     }
-    return this.names[this.slotOf(index)]!;
+    return this.#names[this.#slotOf(index)]!;
   }
 
-  private valueAt(index: number): string {
+  #valueAt(index: number): string {
     if (index <= staticCount) {
       if (index === 0) throw new HpackError("HPACK: index 0");
       return staticValue(index);
     }
-    return this.values[this.slotOf(index)]!;
+    return this.#values[this.#slotOf(index)]!;
   }
 
-  private slotOf(index: number): number {
+  #slotOf(index: number): number {
     const i = index - staticCount - 1;
-    if (i >= this.count) throw new HpackError(`HPACK: index ${index} is out of range`);
-    return (this.head + i) & this.mask;
+    if (i >= this.#count) throw new HpackError(`HPACK: index ${index} is out of range`);
+    return (this.#head + i) & this.#mask;
   }
 
   /** Adds an entry, evicting the oldest as needed (§4.4). */
-  private insert(name: string, value: string): void {
+  #insert(name: string, value: string): void {
     const entrySize = name.length + value.length + 32;
-    if (entrySize > this.maxSize) {
-      this.evictTo(0);
+    if (entrySize > this.#maxSize) {
+      this.#evictTo(0);
       return;
     }
-    this.evictTo(this.maxSize - entrySize);
-    if (this.count === this.names.length) this.grow();
-    this.head = (this.head - 1) & this.mask;
-    this.names[this.head] = name;
-    this.values[this.head] = value;
-    this.count++;
-    this.size += entrySize;
+    this.#evictTo(this.#maxSize - entrySize);
+    if (this.#count === this.#names.length) this.#grow();
+    this.#head = (this.#head - 1) & this.#mask;
+    this.#names[this.#head] = name;
+    this.#values[this.#head] = value;
+    this.#count++;
+    this.#size += entrySize;
   }
 
   /** Evicts the oldest entries until the table's size is at most `size`. */
-  private evictTo(size: number): void {
-    while (this.size > size) {
-      const slot = (this.head + this.count - 1) & this.mask;
-      this.size -= this.names[slot]!.length + this.values[slot]!.length + 32;
-      this.names[slot] = "";
-      this.values[slot] = "";
-      this.count--;
+  #evictTo(size: number): void {
+    while (this.#size > size) {
+      const slot = (this.#head + this.#count - 1) & this.#mask;
+      this.#size -= this.#names[slot]!.length + this.#values[slot]!.length + 32;
+      this.#names[slot] = "";
+      this.#values[slot] = "";
+      this.#count--;
     }
   }
 
-  private grow(): void {
-    const capacity = Math.max(16, 2 * this.names.length);
+  #grow(): void {
+    const capacity = Math.max(16, 2 * this.#names.length);
     const names = new Array<string>(capacity).fill("");
     const values = new Array<string>(capacity).fill("");
-    for (let i = 0; i < this.count; i++) {
-      const slot = (this.head + i) & this.mask;
-      names[i] = this.names[slot]!;
-      values[i] = this.values[slot]!;
+    for (let i = 0; i < this.#count; i++) {
+      const slot = (this.#head + i) & this.#mask;
+      names[i] = this.#names[slot]!;
+      values[i] = this.#values[slot]!;
     }
-    this.names = names;
-    this.values = values;
-    this.mask = capacity - 1;
-    this.head = 0;
+    this.#names = names;
+    this.#values = values;
+    this.#mask = capacity - 1;
+    this.#head = 0;
   }
 }
 

@@ -31,14 +31,15 @@ export class BinaryReader {
   pos = 0;
   /** Number of bytes. */
   readonly len: number;
-  private readonly view: DataView;
+  readonly #view: DataView;
+  readonly #buf: Uint8Array;
+  readonly #decodeUtf8: (bytes: Uint8Array) => string;
 
-  constructor(
-    private readonly buf: Uint8Array,
-    private readonly decodeUtf8: (bytes: Uint8Array) => string = defaultDecodeUtf8,
-  ) {
+  constructor(buf: Uint8Array, decodeUtf8: (bytes: Uint8Array) => string = defaultDecodeUtf8) {
+    this.#buf = buf;
+    this.#decodeUtf8 = decodeUtf8;
     this.len = buf.length;
-    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    this.#view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   }
 
   /** Reads a tag: `[fieldNo, wireType]`. */
@@ -55,18 +56,18 @@ export class BinaryReader {
     const start = this.pos;
     switch (wireType) {
       case WireType.Varint:
-        while ((this.byte() & 0x80) !== 0) {
+        while ((this.#byte() & 0x80) !== 0) {
           // Continuation bit set: keep going.
         }
         break;
       case WireType.Bit64:
-        this.advance(8);
+        this.#advance(8);
         break;
       case WireType.Bit32:
-        this.advance(4);
+        this.#advance(4);
         break;
       case WireType.LengthDelimited:
-        this.advance(this.uint32());
+        this.#advance(this.uint32());
         break;
       case WireType.StartGroup:
         for (;;) {
@@ -81,18 +82,18 @@ export class BinaryReader {
       default:
         throw new Error(`can't skip wire type ${wireType}`);
     }
-    return this.buf.subarray(start, this.pos);
+    return this.#buf.subarray(start, this.pos);
   }
 
   uint32(): number {
     let result = 0;
     for (let shift = 0; shift < 35; shift += 7) {
-      const b = this.byte();
+      const b = this.#byte();
       result |= (b & 0x7f) << shift;
       if ((b & 0x80) === 0) return result >>> 0;
     }
     // A 32-bit value encoded as a 10-byte varint (negative int32): drop the high bytes.
-    for (let i = 0; i < 5; i++) if ((this.byte() & 0x80) === 0) return result >>> 0;
+    for (let i = 0; i < 5; i++) if ((this.#byte() & 0x80) === 0) return result >>> 0;
     throw new Error("invalid varint");
   }
 
@@ -102,11 +103,11 @@ export class BinaryReader {
 
   /** A 64-bit varint as a signed bigint. */
   int64(): bigint {
-    return BigInt.asIntN(64, this.varint64());
+    return BigInt.asIntN(64, this.#varint64());
   }
 
   uint64(): bigint {
-    return this.varint64();
+    return this.#varint64();
   }
 
   bool(): boolean {
@@ -114,28 +115,28 @@ export class BinaryReader {
   }
 
   double(): number {
-    const value = this.view.getFloat64(this.pos, true);
-    this.advance(8);
+    const value = this.#view.getFloat64(this.pos, true);
+    this.#advance(8);
     return value;
   }
 
   bytes(): Uint8Array {
     const len = this.uint32();
     const start = this.pos;
-    this.advance(len);
-    return this.buf.subarray(start, start + len);
+    this.#advance(len);
+    return this.#buf.subarray(start, start + len);
   }
 
   string(): string {
-    return this.decodeUtf8(this.bytes());
+    return this.#decodeUtf8(this.bytes());
   }
 
-  private varint64(): bigint {
+  #varint64(): bigint {
     let lo = 0;
     let hi = 0;
     let shift = 0;
     for (let i = 0; i < 10; i++) {
-      const b = this.byte();
+      const b = this.#byte();
       if (shift < 28) lo |= (b & 0x7f) << shift;
       else if (shift === 28) {
         lo |= (b & 0x0f) << 28;
@@ -147,124 +148,124 @@ export class BinaryReader {
     throw new Error("invalid varint");
   }
 
-  private byte(): number {
+  #byte(): number {
     if (this.pos >= this.len) throw new RangeError("premature EOF");
-    return this.buf[this.pos++] as number;
+    return this.#buf[this.pos++] as number;
   }
 
-  private advance(n: number): void {
+  #advance(n: number): void {
     if (n < 0 || this.pos + n > this.len) throw new RangeError("premature EOF");
     this.pos += n;
   }
 }
 
 export class BinaryWriter {
-  private buf = new Uint8Array(256);
-  private pos = 0;
+  #buf = new Uint8Array(256);
+  #pos = 0;
   /** Start offsets of the open length-delimited fields (see fork/join). */
-  private readonly forks: number[] = [];
+  readonly #forks: number[] = [];
 
   /** Returns the bytes written so far (a copy) and resets the writer for reuse. */
   finish(): Uint8Array {
-    if (this.forks.length > 0) throw new Error("invalid state, fork stack not empty");
-    const out = this.buf.slice(0, this.pos);
-    this.pos = 0;
+    if (this.#forks.length > 0) throw new Error("invalid state, fork stack not empty");
+    const out = this.#buf.slice(0, this.#pos);
+    this.#pos = 0;
     return out;
   }
 
   /** Starts a length-delimited field; its length is written by {@link join}. */
   fork(): this {
     // Reserve the usual single length byte; join() moves the body when the length needs more.
-    this.forks.push(this.pos);
-    this.ensure(1);
-    this.pos += 1;
+    this.#forks.push(this.#pos);
+    this.#ensure(1);
+    this.#pos += 1;
     return this;
   }
 
   /** Ends the innermost {@link fork}, writing its length before its bytes. */
   join(): this {
-    const start = this.forks.pop();
+    const start = this.#forks.pop();
     if (start === undefined) throw new Error("invalid state, fork stack empty");
     const bodyStart = start + 1;
-    const len = this.pos - bodyStart;
+    const len = this.#pos - bodyStart;
     const lenBytes = varint32Size(len);
     if (lenBytes > 1) {
       // Rare (sub-messages over 127 bytes): shift the body right to make room for the length.
-      this.ensure(lenBytes - 1);
-      this.buf.copyWithin(start + lenBytes, bodyStart, this.pos);
-      this.pos += lenBytes - 1;
+      this.#ensure(lenBytes - 1);
+      this.#buf.copyWithin(start + lenBytes, bodyStart, this.#pos);
+      this.#pos += lenBytes - 1;
     }
     let p = start;
     let v = len;
     while (v > 0x7f) {
-      this.buf[p++] = (v & 0x7f) | 0x80;
+      this.#buf[p++] = (v & 0x7f) | 0x80;
       v >>>= 7;
     }
-    this.buf[p] = v;
+    this.#buf[p] = v;
     return this;
   }
 
   tag(fieldNo: number, wireType: WireType): this {
-    return this.varint32(((fieldNo << 3) | wireType) >>> 0);
+    return this.#varint32(((fieldNo << 3) | wireType) >>> 0);
   }
 
   /** Writes bytes as they are (no length prefix). */
   raw(bytes: Uint8Array): this {
-    this.ensure(bytes.length);
-    this.buf.set(bytes, this.pos);
-    this.pos += bytes.length;
+    this.#ensure(bytes.length);
+    this.#buf.set(bytes, this.#pos);
+    this.#pos += bytes.length;
     return this;
   }
 
   uint32(value: number): this {
     if (!Number.isInteger(value) || value < 0 || value > 0xffff_ffff) throw new RangeError(`invalid uint32: ${value}`);
-    return this.varint32(value);
+    return this.#varint32(value);
   }
 
-  private varint32(value: number): this {
-    this.ensure(5);
+  #varint32(value: number): this {
+    this.#ensure(5);
     let v = value >>> 0;
     while (v > 0x7f) {
-      this.buf[this.pos++] = (v & 0x7f) | 0x80;
+      this.#buf[this.#pos++] = (v & 0x7f) | 0x80;
       v >>>= 7;
     }
-    this.buf[this.pos++] = v;
+    this.#buf[this.#pos++] = v;
     return this;
   }
 
   int32(value: number): this {
     if (!Number.isInteger(value) || value < -0x8000_0000 || value > 0x7fff_ffff) throw new RangeError(`invalid int32: ${value}`);
     // Negative int32 values take ten bytes, sign-extended to 64 bits.
-    return value < 0 ? this.varint64(BigInt.asUintN(64, BigInt(value))) : this.varint32(value);
+    return value < 0 ? this.#varint64(BigInt.asUintN(64, BigInt(value))) : this.#varint32(value);
   }
 
   int64(value: Int64Input): this {
     const v = BigInt(value);
     if (v < INT64_MIN || v > INT64_MAX) throw new RangeError(`invalid int64: ${v}`);
-    return this.varint64(BigInt.asUintN(64, v));
+    return this.#varint64(BigInt.asUintN(64, v));
   }
 
   uint64(value: Int64Input): this {
     const v = BigInt(value);
     if (v < 0n || v > UINT64_MAX) throw new RangeError(`invalid uint64: ${v}`);
-    return this.varint64(v);
+    return this.#varint64(v);
   }
 
   bool(value: boolean): this {
-    this.ensure(1);
-    this.buf[this.pos++] = value ? 1 : 0;
+    this.#ensure(1);
+    this.#buf[this.#pos++] = value ? 1 : 0;
     return this;
   }
 
   double(value: number): this {
-    this.ensure(8);
-    new DataView(this.buf.buffer, this.buf.byteOffset + this.pos, 8).setFloat64(0, value, true);
-    this.pos += 8;
+    this.#ensure(8);
+    new DataView(this.#buf.buffer, this.#buf.byteOffset + this.#pos, 8).setFloat64(0, value, true);
+    this.#pos += 8;
     return this;
   }
 
   bytes(value: Uint8Array): this {
-    return this.varint32(value.length).raw(value);
+    return this.#varint32(value.length).raw(value);
   }
 
   string(value: string): this {
@@ -273,33 +274,33 @@ export class BinaryWriter {
     let ascii = len <= 256;
     for (let i = 0; ascii && i < len; i++) if (value.charCodeAt(i) > 0x7f) ascii = false;
     if (!ascii) return this.bytes((textEncoder ??= new TextEncoder()).encode(value));
-    this.varint32(len);
-    this.ensure(len);
-    for (let i = 0; i < len; i++) this.buf[this.pos++] = value.charCodeAt(i);
+    this.#varint32(len);
+    this.#ensure(len);
+    for (let i = 0; i < len; i++) this.#buf[this.#pos++] = value.charCodeAt(i);
     return this;
   }
 
-  private varint64(value: bigint): this {
-    this.ensure(10);
+  #varint64(value: bigint): this {
+    this.#ensure(10);
     let lo = Number(value & 0xffffffffn);
     let hi = Number(value >> 32n);
     while (hi > 0 || lo > 0x7f) {
-      this.buf[this.pos++] = (lo & 0x7f) | 0x80;
+      this.#buf[this.#pos++] = (lo & 0x7f) | 0x80;
       lo = ((lo >>> 7) | ((hi & 0x7f) << 25)) >>> 0;
       hi >>>= 7;
     }
-    this.buf[this.pos++] = lo;
+    this.#buf[this.#pos++] = lo;
     return this;
   }
 
-  private ensure(extra: number): void {
-    const need = this.pos + extra;
-    if (need <= this.buf.length) return;
-    let size = this.buf.length * 2;
+  #ensure(extra: number): void {
+    const need = this.#pos + extra;
+    if (need <= this.#buf.length) return;
+    let size = this.#buf.length * 2;
     while (size < need) size *= 2;
     const next = new Uint8Array(size);
-    next.set(this.buf.subarray(0, this.pos));
-    this.buf = next;
+    next.set(this.#buf.subarray(0, this.#pos));
+    this.#buf = next;
   }
 }
 
