@@ -106,21 +106,28 @@ export function openSession(target: Http2SessionTarget): PooledHttp2Session {
     connectionEnded(entry.key, session.established);
     dropSession(entry);
   };
-  if (target.idleTimeoutMs > 0 && Number.isFinite(target.idleTimeoutMs)) {
-    // setTimeout fires at once for delays above 2^31-1 ms.
-    entry.idleTimer = setTimeout(onIdleTimer, Math.min(target.idleTimeoutMs, 0x7fffffff), entry);
-    entry.idleTimer.unref();
-  }
+  if (target.idleTimeoutMs > 0 && Number.isFinite(target.idleTimeoutMs)) armIdleTimer(entry, target.idleTimeoutMs);
   pool.set(target.key, entry);
   return entry;
 }
 
+// The idle timer is armed once and, when it fires, re-armed for what is left of the idle time
+// since the last use. Calls never touch it: refreshing it on every call (at one call in flight,
+// every call) cost a timer-list rebuild per call.
+function armIdleTimer(entry: PooledHttp2Session, ms: number): void {
+  // setTimeout fires at once for delays above 2^31-1 ms.
+  entry.idleTimer = setTimeout(onIdleTimer, Math.min(Math.max(1, ms), 0x7fffffff), entry);
+  entry.idleTimer.unref();
+}
+
 function onIdleTimer(entry: PooledHttp2Session): void {
+  entry.idleTimer = undefined;
   if (entry.dropped) return;
   if (entry.active > 0) return; // re-armed when the last stream ends
   const idleFor = Date.now() - entry.lastActivityAt;
   if (entry.lastActivityAt !== 0 && idleFor < entry.idleTimeoutMs) {
-    entry.idleTimer?.refresh();
+    // Used since the timer was armed: wait out the rest of the idle time from the last use.
+    armIdleTimer(entry, entry.idleTimeoutMs - idleFor);
     return;
   }
   closeSession(entry);
@@ -138,7 +145,10 @@ export function releaseSession(entry: PooledHttp2Session): void {
   if (--entry.active === 0) {
     if (entry.session.destroyed) return;
     entry.session.unref();
-    entry.idleTimer?.refresh();
+    // The timer fired while streams were open: start the idle time now.
+    if (entry.idleTimer === undefined && !entry.dropped && entry.idleTimeoutMs > 0 && Number.isFinite(entry.idleTimeoutMs)) {
+      armIdleTimer(entry, entry.idleTimeoutMs);
+    }
   }
 }
 
@@ -147,6 +157,7 @@ export function dropSession(entry: PooledHttp2Session): void {
   if (!entry.dropped) {
     entry.dropped = true;
     if (entry.idleTimer !== undefined) clearTimeout(entry.idleTimer);
+    entry.idleTimer = undefined;
   }
   if (pool.get(entry.key) === entry) pool.delete(entry.key);
 }
