@@ -43,9 +43,18 @@ export function openTelemetry(): Api | null | undefined {
   return api;
 }
 
+/**
+ * One carrier for every call: the propagator writes into it, and only when it wrote something
+ * are the fields copied out. With no propagator registered, or no span or baggage in the active
+ * context, a call allocates nothing here.
+ */
+const carrier: Record<string, string> = Object.create(null) as Record<string, string>;
+let written = 0;
+
 const lowerCaseSetter: OtelApi.TextMapSetter<Record<string, string>> = {
-  set(carrier, key, value) {
-    carrier[key.toLowerCase()] = value;
+  set(target, key, value) {
+    target[key.toLowerCase()] = value;
+    written++;
   },
 };
 
@@ -55,10 +64,24 @@ const lowerCaseSetter: OtelApi.TextMapSetter<Record<string, string>> = {
  */
 export function traceContextHeaders(): Record<string, string> | undefined {
   if (!api) return undefined;
-  const carrier: Record<string, string> = {};
-  api.propagation.inject(api.context.active(), carrier, lowerCaseSetter);
-  for (const _ in carrier) return carrier;
-  return undefined;
+  written = 0;
+  try {
+    api.propagation.inject(api.context.active(), carrier, lowerCaseSetter);
+  } catch (e) {
+    // Emptied when a propagator throws half-way, so no field leaks into the next call.
+    takeCarrier();
+    throw e;
+  }
+  return written === 0 ? undefined : takeCarrier();
+}
+
+function takeCarrier(): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (const key in carrier) {
+    fields[key] = carrier[key]!;
+    delete carrier[key];
+  }
+  return fields;
 }
 
 /** Checks a `meter` option: undefined or something with `createCounter` and `createObservableGauge`. */

@@ -20,6 +20,7 @@ export const platform: Platform = {
         baseUrl: options.baseUrl,
         maxReceiveMessageBytes: options.maxReceiveMessageBytes,
         ...(options.tls ? { tlsOptions: nodeTlsOptions(options.tls) } : {}),
+        ...(options.logger ? { logger: options.logger } : {}),
       }),
     );
   },

@@ -1,4 +1,5 @@
 import type { SiloTlsOptions } from "./tls-options.js";
+import type { SiloLogger } from "./logger.js";
 import type { UnaryChannel } from "./unary-channel.js";
 
 /**
@@ -21,6 +22,8 @@ export interface PlatformTransportOptions {
   maxReceiveMessageBytes?: number;
   /** TLS settings of the Node gRPC transport. Default: Node's. */
   tls?: SiloTlsOptions;
+  /** Where the Node gRPC transport reports its connections' reconnects. Default: nowhere. */
+  logger?: SiloLogger;
 }
 
 /** The part of a runtime that differs between Node and fetch-only runtimes. */

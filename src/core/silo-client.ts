@@ -395,8 +395,9 @@ export class SiloGRPCClient implements JobOperations {
   #rpcFor(address: string): SiloRpcClient {
     const known = this.#rpcByAddress.get(address);
     if (known !== undefined) return known;
-    // A client with its own fetch or TLS settings shares its connections with nobody.
-    const own = this.#fetch !== undefined || this.#tls !== undefined;
+    // A client with its own fetch or TLS settings shares its connections with nobody; one with a
+    // logger has its own channels (its logger gets their reconnects), over the shared connections.
+    const own = this.#fetch !== undefined || this.#tls !== undefined || this.#logger !== undefined;
     const cache = own ? this.#ownRpcClients : sharedRpcClients;
     const baseUrl = `${this.#useTls ? "https" : "http"}://${checkedNodeAddress(address)}`;
     const limit = this.#maxReceiveMessageBytes;
@@ -408,9 +409,10 @@ export class SiloGRPCClient implements JobOperations {
         platform.createChannel({
           baseUrl,
           protocol: this.#protocol,
-          ...(own ? { fetch: this.#fetch! } : {}),
+          ...(this.#fetch !== undefined ? { fetch: this.#fetch } : {}),
           ...(limit === undefined ? {} : { maxReceiveMessageBytes: limit }),
           ...(this.#tls !== undefined ? { tls: this.#tls } : {}),
+          ...(this.#logger !== undefined ? { logger: this.#logger } : {}),
         }),
       );
       cache.set(key, client);

@@ -7,8 +7,9 @@ function withTraceContext(options: UnaryBytesOptions): UnaryBytesOptions {
   if (!fields) return options;
   const h = options.headers;
   const headers: Record<string, string> = {};
-  if (h instanceof Headers) h.forEach((v, k) => (headers[k] = v));
-  else if (h) Object.assign(headers, h);
+  // Duck-typed: `instanceof Headers` would load undici on the first traced call.
+  if (h !== undefined && typeof (h as Headers).forEach === "function") (h as Headers).forEach((v, k) => (headers[k] = v));
+  else if (h !== undefined) Object.assign(headers, h);
   return { ...options, headers: Object.assign(headers, fields) };
 }
 
@@ -16,7 +17,8 @@ function withTraceContext(options: UnaryBytesOptions): UnaryBytesOptions {
  * Wraps a channel so every call carries the active OpenTelemetry trace context, injected through
  * the global propagator, as the upstream client's interceptor does. The first call waits for the
  * one-time import of `@opentelemetry/api` once something registered with it; until then, and
- * without it, calls pass through unchanged.
+ * without it, calls pass through unchanged. A call with nothing to propagate (no propagator, or
+ * no span or baggage active) allocates nothing.
  */
 export function createTraceContextChannel(channel: UnaryChannel): UnaryChannel {
   const call =

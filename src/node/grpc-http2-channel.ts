@@ -15,6 +15,8 @@ import {
   verifySession,
 } from "./http2-session-pool.js";
 import type { Http2SessionTarget, PooledHttp2Session } from "./http2-session-pool.js";
+import { watchReconnects } from "./pool-reconnect-log.js";
+import type { SiloLogger } from "../core/logger.js";
 
 export { Http2UnaryResult };
 
@@ -64,6 +66,12 @@ export interface GrpcHttp2ChannelOptions {
   maxReceiveMessageBytes?: number | undefined;
   /** Largest request message sent, in bytes; a larger one fails before anything is sent. Default: 134_217_728 (128 MiB). */
   maxSendMessageBytes?: number | undefined;
+  /**
+   * Gets the pool's entries about this origin's connections: lost (`info`), each reconnect attempt
+   * (`debug`), each failed attempt with its backoff (`warn`), reconnected (`info`). Connections
+   * are shared, so every channel's logger for the origin gets them. Default: none.
+   */
+  logger?: SiloLogger | undefined;
 }
 
 /** A gRPC-over-HTTP/2 channel to one origin; `send` is the transport's lower-level entry. */
@@ -92,6 +100,7 @@ export function createGrpcHttp2Channel(options: GrpcHttp2ChannelOptions): GrpcHt
       idleTimeoutMs,
       limits,
     };
+    if (options.logger !== undefined) watchReconnects(target.key, options.logger);
     return pooledSessions(target, pingIdleAfterMs, pingTimeoutMs);
   });
 }

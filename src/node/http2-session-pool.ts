@@ -2,6 +2,7 @@ import type { ConnectionOptions } from "node:tls";
 import type { H2Limits } from "../core/h2/limits.js";
 import { Http2ClientConnection } from "../core/h2/client-connection.js";
 import { nodeByteStream } from "./h2/node-byte-stream.js";
+import { logConnectionLost, logReconnected, logReconnectFailed, logReconnecting } from "./pool-reconnect-log.js";
 
 /**
  * One pooled HTTP/2 session. Sessions live at module scope, keyed by origin (plus TLS options
@@ -9,6 +10,8 @@ import { nodeByteStream } from "./h2/node-byte-stream.js";
  */
 export interface PooledHttp2Session {
   readonly key: string;
+  /** `http://host:port` or `https://host:port`, for log entries. */
+  readonly origin: string;
   readonly session: Http2ClientConnection;
   /** Streams (and pings) in flight. The session is ref'd exactly while this is above zero. */
   active: number;
@@ -16,6 +19,8 @@ export interface PooledHttp2Session {
   lastActivityAt: number;
   /** True once the session is out of the pool (GOAWAY, close, error, idle, failed ping). */
   dropped: boolean;
+  /** True once the pool itself closed it (idle, shutdown): its end is no lost connection. */
+  closedByPool: boolean;
   /** Pending liveness check of an idle session, shared by concurrent callers. */
   verifying: Promise<boolean> | undefined;
   readonly idleTimeoutMs: number;
@@ -47,15 +52,33 @@ export const RECONNECT_BACKOFF = { initialMs: 100, multiplier: 1.6, jitter: 0.2,
 
 const reconnects = new Map<string, { failures: number; retryAt: number }>();
 
-function connectionEnded(key: string, established: boolean): void {
+/** Keys whose established connection was lost (not closed by the pool) and not yet replaced. */
+const lost = new Set<string>();
+
+function connectionEnded(entry: PooledHttp2Session, established: boolean, error: Error | undefined): void {
+  const key = entry.key;
   if (established) {
     reconnects.delete(key);
+    if (!entry.closedByPool) {
+      lost.add(key);
+      logConnectionLost(key, entry.origin, error);
+    }
     return;
   }
   const failures = (reconnects.get(key)?.failures ?? 0) + 1;
   const { initialMs, multiplier, jitter, maxMs } = RECONNECT_BACKOFF;
   const delay = Math.min(maxMs, initialMs * multiplier ** (failures - 1)) * (1 - jitter + 2 * jitter * Math.random());
   reconnects.set(key, { failures, retryAt: Date.now() + delay });
+  if (!entry.closedByPool) logReconnectFailed(key, entry.origin, failures, delay, error);
+}
+
+/** The server's SETTINGS arrived on a new connection: a reconnect, if one was under way, worked. */
+function connectionEstablished(entry: PooledHttp2Session): void {
+  const failures = reconnects.get(entry.key)?.failures;
+  if (failures === undefined && !lost.has(entry.key)) return;
+  reconnects.delete(entry.key);
+  lost.delete(entry.key);
+  logReconnected(entry.key, entry.origin, (failures ?? 0) + 1);
 }
 
 /**
@@ -81,6 +104,8 @@ export function getPooledSession(target: Http2SessionTarget): PooledHttp2Session
 export function openSession(target: Http2SessionTarget): PooledHttp2Session {
   const previous = pool.get(target.key);
   if (previous !== undefined) dropSession(previous);
+  const failures = reconnects.get(target.key)?.failures;
+  if (failures !== undefined || lost.has(target.key)) logReconnecting(target.key, target.origin, (failures ?? 0) + 1);
   const url = new URL(target.origin);
   const socket = nodeByteStream({
     protocol: url.protocol === "https:" ? "https:" : "http:",
@@ -91,10 +116,12 @@ export function openSession(target: Http2SessionTarget): PooledHttp2Session {
   const session = new Http2ClientConnection(socket, { defer: process.nextTick, limits: target.limits });
   const entry: PooledHttp2Session = {
     key: target.key,
+    origin: target.origin,
     session,
     active: 0,
     lastActivityAt: 0,
     dropped: false,
+    closedByPool: false,
     verifying: undefined,
     idleTimeoutMs: target.idleTimeoutMs,
     idleTimer: undefined,
@@ -102,25 +129,33 @@ export function openSession(target: Http2SessionTarget): PooledHttp2Session {
   // An idle session must never keep the process (or a Lambda invocation) alive.
   session.unref();
   session.onGoaway = () => dropSession(entry);
-  session.onClose = () => {
-    connectionEnded(entry.key, session.established);
+  session.onEstablished = () => connectionEstablished(entry);
+  session.onClose = (error) => {
+    connectionEnded(entry, session.established, error);
     dropSession(entry);
   };
-  if (target.idleTimeoutMs > 0 && Number.isFinite(target.idleTimeoutMs)) {
-    // setTimeout fires at once for delays above 2^31-1 ms.
-    entry.idleTimer = setTimeout(onIdleTimer, Math.min(target.idleTimeoutMs, 0x7fffffff), entry);
-    entry.idleTimer.unref();
-  }
+  if (target.idleTimeoutMs > 0 && Number.isFinite(target.idleTimeoutMs)) armIdleTimer(entry, target.idleTimeoutMs);
   pool.set(target.key, entry);
   return entry;
 }
 
+// The idle timer is armed once and, when it fires, re-armed for what is left of the idle time
+// since the last use. Calls never touch it: refreshing it on every call (at one call in flight,
+// every call) cost a timer-list rebuild per call.
+function armIdleTimer(entry: PooledHttp2Session, ms: number): void {
+  // setTimeout fires at once for delays above 2^31-1 ms.
+  entry.idleTimer = setTimeout(onIdleTimer, Math.min(Math.max(1, ms), 0x7fffffff), entry);
+  entry.idleTimer.unref();
+}
+
 function onIdleTimer(entry: PooledHttp2Session): void {
+  entry.idleTimer = undefined;
   if (entry.dropped) return;
   if (entry.active > 0) return; // re-armed when the last stream ends
   const idleFor = Date.now() - entry.lastActivityAt;
   if (entry.lastActivityAt !== 0 && idleFor < entry.idleTimeoutMs) {
-    entry.idleTimer?.refresh();
+    // Used since the timer was armed: wait out the rest of the idle time from the last use.
+    armIdleTimer(entry, entry.idleTimeoutMs - idleFor);
     return;
   }
   closeSession(entry);
@@ -138,7 +173,10 @@ export function releaseSession(entry: PooledHttp2Session): void {
   if (--entry.active === 0) {
     if (entry.session.destroyed) return;
     entry.session.unref();
-    entry.idleTimer?.refresh();
+    // The timer fired while streams were open: start the idle time now.
+    if (entry.idleTimer === undefined && !entry.dropped && entry.idleTimeoutMs > 0 && Number.isFinite(entry.idleTimeoutMs)) {
+      armIdleTimer(entry, entry.idleTimeoutMs);
+    }
   }
 }
 
@@ -147,12 +185,14 @@ export function dropSession(entry: PooledHttp2Session): void {
   if (!entry.dropped) {
     entry.dropped = true;
     if (entry.idleTimer !== undefined) clearTimeout(entry.idleTimer);
+    entry.idleTimer = undefined;
   }
   if (pool.get(entry.key) === entry) pool.delete(entry.key);
 }
 
 /** Drops the session and closes it gracefully (in-flight streams finish first). */
 export function closeSession(entry: PooledHttp2Session): void {
+  entry.closedByPool = true;
   dropSession(entry);
   if (!entry.session.destroyed) entry.session.close();
 }
@@ -209,11 +249,13 @@ export function verifySession(entry: PooledHttp2Session, timeoutMs: number): Pro
  */
 export async function closeAllHttp2Sessions(): Promise<void> {
   reconnects.clear();
+  lost.clear();
   const entries = [...pool.values()];
   await Promise.all(
     entries.map(
       (entry) =>
         new Promise<void>((resolve) => {
+          entry.closedByPool = true;
           dropSession(entry);
           entry.session.close(() => resolve());
         }),

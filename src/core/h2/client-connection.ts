@@ -139,7 +139,10 @@ export class Http2ClientConnection {
   /** Highest stream id the server will process, from its GOAWAY; -1 while none arrived. */
   #goawayLastStreamId = -1;
   onGoaway: (() => void) | undefined;
-  onClose: (() => void) | undefined;
+  /** The socket closed: `error` says why, undefined for an orderly close. */
+  onClose: ((error: Error | undefined) => void) | undefined;
+  /** The server's first SETTINGS frame arrived (`established` became true). */
+  onEstablished: (() => void) | undefined;
 
   readonly #socket: ByteStream;
   readonly #defer: (callback: () => void) => void;
@@ -267,7 +270,7 @@ export class Http2ClientConnection {
     this.#input = undefined;
     this.#continuing = undefined;
     // The pool forgets the connection first, so a stream that is resent below gets a new one.
-    this.onClose?.();
+    this.onClose?.(error);
     const cause = error ?? new Error("the connection closed");
     for (const stream of this.#queued.splice(0)) this.#failStream(stream, false, cause);
     for (const stream of [...this.#streams.values()]) this.#failStream(stream, this.connected && stream.written, cause);
@@ -646,7 +649,10 @@ export class Http2ClientConnection {
       return;
     }
     if (payload.length % 6 !== 0) throw new H2ProtocolError("SETTINGS of the wrong size", ErrorCode.FRAME_SIZE_ERROR);
-    this.established = true;
+    if (!this.established) {
+      this.established = true;
+      this.onEstablished?.();
+    }
     if (payload.length / 6 > this.#limits.maxSettingsEntries) {
       throw new H2ProtocolError(
         `a SETTINGS frame with ${payload.length / 6} entries, more than ${this.#limits.maxSettingsEntries}`,
