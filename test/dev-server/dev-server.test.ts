@@ -16,10 +16,24 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/**
+ * startDevServer on a port seen free just before. Test files run side by side, so another one may
+ * take that port or the next one meanwhile: on EADDRINUSE, probe again.
+ */
+async function startOnFreePort(nodes: number): Promise<{ port: number; server: Awaited<ReturnType<typeof startDevServer>> }> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    try {
+      return { port, server: await startDevServer({ port, nodes }) };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EADDRINUSE" || attempt === 5) throw err;
+    }
+  }
+}
+
 describe("startDevServer", () => {
   it("puts node i on port + i", async () => {
-    const port = await freePort();
-    const server = await startDevServer({ port, nodes: 2 });
+    const { port, server } = await startOnFreePort(2);
     try {
       expect(server.addresses).toEqual([`127.0.0.1:${port}`, `127.0.0.1:${port + 1}`]);
     } finally {

@@ -2,15 +2,14 @@
 // configured only through SILO_* in the environment, answering real HTTP requests. Next.js resolves
 // `silo-edge` through the package's published exports (dist/), as an installed package would.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, readdirSync, statSync } from "node:fs";
 import { createServer } from "node:net";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SiloGRPCClient } from "silo-edge";
 import { startDevServer, type DevServer } from "silo-edge/dev";
 import { describeOrdersExample, sendHttp } from "./orders-harness.js";
 import { expectOnTenantShard } from "./shard-of.js";
+import { ensureBuilt } from "../support/ensure-built.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const APP = "examples/nextjs";
@@ -73,20 +72,9 @@ async function nextStart(silo: { servers: string[] }): Promise<{ url: string; ou
   };
 }
 
-/** The newest modification time of any file under `dir`. */
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
-beforeAll(() => {
-  // CI builds dist/ just before the tests; elsewhere build it here when missing or older than src/.
-  const built = existsSync(`${ROOT}dist/index.js`) ? statSync(`${ROOT}dist/index.js`).mtimeMs : 0;
-  if (built < newestMtime(`${ROOT}src`)) run(["node_modules/typescript/bin/tsc", "-p", "tsconfig.build.json"], nextEnv());
+beforeAll(async () => {
+  // CI builds dist/ just before the tests; elsewhere it is built here when missing or older than src/.
+  await ensureBuilt();
   // Without SILO_* at build time, as on a CI builder that has no access to the queue.
   run([NEXT, "build", APP], nextEnv());
 }, 300_000);

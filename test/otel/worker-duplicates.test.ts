@@ -26,27 +26,34 @@ async function counterValue(reader: TestReader, name: string): Promise<{ value: 
   return undefined;
 }
 
-/** A client whose fetch answers the next LeaseTasks call once with the first answer `pick` chooses. */
-function replayingClient(servers: string[], pick: (body: Uint8Array) => boolean): SiloGRPCClient {
-  let saved: { body: Uint8Array; headers: Headers } | undefined;
+/**
+ * A client whose fetch keeps every LeaseTasks answer; once `replay(id)` names a delivered task,
+ * the next LeaseTasks call is answered, once, with the earlier answer that delivered it. Called
+ * from the handler, so the replayed task is certainly running (the server may deliver more than
+ * one task meanwhile, in answers to polls that overlap).
+ */
+function replayingClient(servers: string[], idsIn: (body: Uint8Array) => string[]): { client: SiloGRPCClient; replay(id: string): void } {
+  const answers = new Map<string, { body: Uint8Array; headers: Headers }>();
+  let replaying: { body: Uint8Array; headers: Headers } | undefined;
   let replayed = false;
-  return new SiloGRPCClient({
+  const client = new SiloGRPCClient({
     servers,
     useTls: false,
     protocol: "connect",
     fetch: async (input, init) => {
       const url = String(input instanceof Request ? input.url : input);
-      if (url.endsWith("/LeaseTasks") && saved && !replayed) {
+      if (url.endsWith("/LeaseTasks") && replaying && !replayed) {
         replayed = true;
-        return new Response(saved.body.slice(), { status: 200, headers: saved.headers });
+        return new Response(replaying.body.slice(), { status: 200, headers: replaying.headers });
       }
       const res = await fetch(input, init);
-      if (!url.endsWith("/LeaseTasks") || saved || res.status !== 200) return res;
+      if (!url.endsWith("/LeaseTasks") || res.status !== 200) return res;
       const body = new Uint8Array(await res.arrayBuffer());
-      if (pick(body)) saved = { body, headers: new Headers(res.headers) };
+      for (const id of idsIn(body)) answers.set(id, { body, headers: new Headers(res.headers) });
       return new Response(body.slice(), { status: res.status, headers: res.headers });
     },
   });
+  return { client, replay: (id) => void (replaying ??= answers.get(id)) };
 }
 
 describe("SiloWorker duplicate deliveries", () => {
@@ -59,7 +66,7 @@ describe("SiloWorker duplicate deliveries", () => {
   });
 
   it("runs a task delivered twice only once, reports the duplicate to onError and counts it", async () => {
-    const client = replayingClient(server.addresses, (body) => decodeLeaseTasksResponse(body).tasks.length > 0);
+    const { client, replay } = replayingClient(server.addresses, (body) => decodeLeaseTasksResponse(body).tasks.map((t) => t.id));
     const reader = new TestReader();
     const meter = new MeterProvider({ readers: [reader] }).getMeter("test");
     const taskGroup = uniqueGroup();
@@ -75,6 +82,7 @@ describe("SiloWorker duplicate deliveries", () => {
       onError: (error, ctx) => errors.push({ error, taskId: ctx?.taskId }),
       handler: async ({ task }) => {
         runs.push(task.id);
+        replay(task.id);
         await release.promise;
         return { type: "success", result: null };
       },
@@ -94,7 +102,7 @@ describe("SiloWorker duplicate deliveries", () => {
   });
 
   it("drops a second delivery of a refresh task that is still running", async () => {
-    const client = replayingClient(server.addresses, (body) => decodeLeaseTasksResponse(body).refreshTasks.length > 0);
+    const { client, replay } = replayingClient(server.addresses, (body) => decodeLeaseTasksResponse(body).refreshTasks.map((t) => t.id));
     const taskGroup = uniqueGroup();
     const release = deferred();
     const refreshes: string[] = [];
@@ -108,6 +116,7 @@ describe("SiloWorker duplicate deliveries", () => {
       handler: async () => ({ type: "success", result: null }),
       refreshHandler: async ({ task }) => {
         refreshes.push(task.id);
+        replay(task.id);
         await release.promise;
         return 2;
       },

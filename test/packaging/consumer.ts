@@ -1,9 +1,10 @@
 // Builds the packed tarball and a fresh consumer project that installs it, as a new user would.
 import { execFile } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { ensureBuilt } from "../support/ensure-built.js";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const rootPackage = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as {
@@ -39,31 +40,6 @@ export function run(file: string, args: string[], cwd: string, env: Record<strin
       else resolve({ stdout, stderr });
     });
   });
-}
-
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
-/** `npm run build` unless dist/ is newer than every source file (CI builds just before the tests). */
-export async function ensureBuilt(): Promise<void> {
-  let built = 0;
-  try {
-    built = statSync(join(ROOT, "dist", "index.js")).mtimeMs;
-  } catch {
-    // Never built.
-  }
-  const sources = Math.max(
-    newestMtime(join(ROOT, "src")),
-    statSync(join(ROOT, "tsconfig.build.json")).mtimeMs,
-    statSync(join(ROOT, "scripts", "build-dist.mjs")).mtimeMs,
-  );
-  if (built < sources) await run("npm", ["run", "build"], ROOT);
 }
 
 export interface Consumer {

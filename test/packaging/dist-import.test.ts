@@ -8,7 +8,8 @@ import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ensureBuilt, ROOT } from "./consumer.js";
+import { ROOT } from "./consumer.js";
+import { ensureBuilt } from "../support/ensure-built.js";
 
 const RECORD_LOADS = fileURLToPath(new URL("./fixtures/record-loads.mjs", import.meta.url));
 

@@ -133,9 +133,11 @@ describe.each(transports)("Query limits over $name", (transport) => {
   });
 
   it("one statement more than max_concurrent_statements on a shard is RESOURCE_EXHAUSTED (src/server.rs:476-498)", async () => {
+    const queries = server.rpcCounts().Query ?? 0;
     const first = client.query({ shard, sql: SLOW_SQL }).catch((e: unknown) => e);
-    // The first statement holds the shard's only slot until its timeout.
-    await new Promise((r) => setTimeout(r, 100));
+    // The first statement holds the shard's only slot until its timeout, from the moment the
+    // server took it (counted just before its handler runs, in this process).
+    await expect.poll(() => server.rpcCounts().Query ?? 0, { interval: 5 }).toBe(queries + 1);
     await expectError(
       client.query({ shard, sql: "SELECT 1" }),
       Code.ResourceExhausted,

@@ -290,6 +290,10 @@ describe("SiloWorker cancellation (upstream typescript_client/src/TaskExecution.
       await waitFor(() => ctxSeen, "the handler to start");
       await client.cancelJob(handle.id);
       await aborted.promise;
+      // A heartbeat the worker sent before it learned of the cancellation may still be on its way
+      // (its 30 ms timer can fire while the answer that cancels is in flight). A call answered on
+      // the same HTTP/2 connection after it was sent means the server has counted it.
+      await client.getJob(handle.id);
       const beats = cluster.server.rpcCounts().Heartbeat;
       const job = await waitForStatus(client, handle.id, "Cancelled");
       expect(String(job.attempts?.[0]?.status).toLowerCase()).toBe("cancelled");
