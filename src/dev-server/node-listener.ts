@@ -73,6 +73,9 @@ export class NodeListener {
   }
 
   private accept(socket: net.Socket): void {
+    // What http.Server does for the sockets it accepts itself: without it, Nagle's algorithm holds a
+    // response's last small write until the client's delayed ACK (tens of ms per HTTP/1.1 call).
+    socket.setNoDelay(true);
     this.sockets.add(socket);
     socket.on("close", () => this.sockets.delete(socket));
     socket.on("error", () => undefined);
