@@ -80,25 +80,33 @@ http {
 `,
   );
   const args = ["-p", dir, "-c", conf, "-e", join(dir, "error.log")];
-  const child: ChildProcess = spawn(nginx, args, { stdio: ["ignore", "ignore", "pipe"] });
-  let stderr = "";
-  child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  // Ready once the port accepts connections.
-  await waitForPort(port, child, () => `${stderr}${safeRead(join(dir, "error.log"))}`);
+  const close = await runNginx(nginx, args, dir, port);
   return {
     address: `127.0.0.1:${port}`,
     reload() {
       execFileSync(nginx, [...args, "-s", "reload"], { stdio: "ignore" });
     },
     accessLog: () => safeRead(join(dir, "access.log")).split("\n").filter((line) => line !== ""),
-    async close() {
-      child.kill("SIGQUIT");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
-      await exited;
-      clearTimeout(timer);
-      rmSync(dir, { recursive: true, force: true });
-    },
+    close,
+  };
+}
+
+/**
+ * Starts nginx with `args` and resolves once it accepts connections on `port`, with the function
+ * that stops it (SIGQUIT, SIGKILL after 5 s) and removes its temp dir `dir`.
+ */
+async function runNginx(nginx: string, args: string[], dir: string, port: number): Promise<() => Promise<void>> {
+  const child: ChildProcess = spawn(nginx, args, { stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  await waitForPort(port, child, () => `${stderr}${safeRead(join(dir, "error.log"))}`);
+  return async () => {
+    child.kill("SIGQUIT");
+    const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
+    await exited;
+    clearTimeout(timer);
+    rmSync(dir, { recursive: true, force: true });
   };
 }
 
@@ -160,21 +168,8 @@ ${options.alpn ? `    ssl_alpn ${options.alpn.join(" ")};\n` : ""}    proxy_pass
 }
 `,
   );
-  const child: ChildProcess = spawn(nginx, ["-p", dir, "-c", conf, "-e", join(dir, "error.log")], { stdio: ["ignore", "ignore", "pipe"] });
-  let stderr = "";
-  child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  await waitForPort(port, child, () => `${stderr}${safeRead(join(dir, "error.log"))}`);
-  return {
-    address: `127.0.0.1:${port}`,
-    async close() {
-      child.kill("SIGQUIT");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
-      await exited;
-      clearTimeout(timer);
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  const close = await runNginx(nginx, ["-p", dir, "-c", conf, "-e", join(dir, "error.log")], dir, port);
+  return { address: `127.0.0.1:${port}`, close };
 }
 
 /** Resolves once `port` accepts connections; throws with `why()` if the child exits first. */
