@@ -55,10 +55,10 @@ export function parseServerAddress(field: string, value: unknown): string {
 
 /**
  * Normalises the `servers` option to a non-empty list of `host:port` strings. In a list, a string
- * or `{ host, port }` entry that is not a usable address is left out and reported through `skipped` as long as another entry
- * is usable, as the upstream client tolerates a seed it cannot reach
- * (typescript_client/test/client-integration.test.ts, "creates client with multiple server
- * addresses"); a single address, or a list with no usable entry, throws the first entry's error.
+ * or `{ host, port }` entry that is not a usable address is left out and reported through
+ * `skipped`, as long as another entry is usable: the upstream client tolerates a seed it cannot
+ * reach (typescript_client/test/client-integration.test.ts, "creates client with multiple server
+ * addresses"). A single address, a list with no usable entry, or an entry of another type throws.
  */
 export function parseServers(value: unknown, skipped?: (error: SiloValidationError) => void): string[] {
   if (value === undefined || value === null) throw new SiloValidationError("servers", "is required: at least one \"host:port\"");
@@ -67,12 +67,12 @@ export function parseServers(value: unknown, skipped?: (error: SiloValidationErr
   const servers: string[] = [];
   const errors: SiloValidationError[] = [];
   value.forEach((v: unknown, i) => {
-    // Only address-shaped entries may be left out; anything else is a programming error.
-    if (typeof v !== "string" && (typeof v !== "object" || v === null)) parseServerAddress(`servers[${i}]`, v);
     try {
       servers.push(parseServerAddress(`servers[${i}]`, v));
     } catch (err) {
-      if (!(err instanceof SiloValidationError)) throw err;
+      // Only address-shaped entries may be left out; anything else is a programming error.
+      const addressShaped = typeof v === "string" || (typeof v === "object" && v !== null);
+      if (!(err instanceof SiloValidationError) || !addressShaped) throw err;
       errors.push(err);
     }
   });
