@@ -20,20 +20,18 @@ export interface WorkerCalls {
   cancelJob(id: string, tenant?: string): Promise<void>;
 }
 
-const PUBLIC_METHODS = ["leaseTasks", "heartbeat", "reportOutcome", "reportRefreshOutcome", "cancelJob"] as const;
 /** What a SiloWorker cannot run without; the other two are needed only by refresh tasks and `ctx.cancel()`. */
 const REQUIRED_METHODS = ["leaseTasks", "heartbeat", "reportOutcome"] as const;
 
 /**
- * The worker calls of `client`: its public upstream-style worker methods when it has them
- * (so any object with the upstream client's worker surface works, as upstream's SiloWorker takes
- * one), else the client's internal routed calls.
+ * The worker calls of `client`: its public upstream-style worker methods when it has the required
+ * ones (so any object with the upstream client's worker surface works, as upstream's SiloWorker
+ * takes one), else the client's internal routed calls.
  */
 export function workerCalls(client: unknown): WorkerCalls {
   const c = client as Record<string, unknown> | null;
   if (typeof c !== "object" || c === null) throw new SiloValidationError("client", "must be a SiloGRPCClient (new SiloGRPCClient({ servers }))");
-  if (PUBLIC_METHODS.every((m) => typeof c[m] === "function")) return c as unknown as WorkerCalls;
-  if (REQUIRED_METHODS.every((m) => typeof c[m] === "function")) return partialCalls(c);
+  if (REQUIRED_METHODS.every((m) => typeof c[m] === "function")) return publicCalls(c);
   if (typeof c.callNode !== "function" || typeof c.callRouted !== "function" || typeof c.cancelJob !== "function") {
     throw new SiloValidationError("client", "must be a SiloGRPCClient (new SiloGRPCClient({ servers }))");
   }
@@ -41,13 +39,13 @@ export function workerCalls(client: unknown): WorkerCalls {
 }
 
 /**
- * Calls of an object with the required worker methods only. Each call reads the method from the
- * object when it is made (so a method replaced later is the one called); a missing optional one
- * rejects with a SiloValidationError naming it.
+ * Calls through the object's public worker methods. Each call reads the method from the object
+ * when it is made (so a method replaced later is the one called); a missing optional one rejects
+ * with a SiloValidationError naming it.
  */
-function partialCalls(c: Record<string, unknown>): WorkerCalls {
+function publicCalls(c: Record<string, unknown>): WorkerCalls {
   const call =
-    (name: (typeof PUBLIC_METHODS)[number]) =>
+    (name: keyof WorkerCalls) =>
     (...args: unknown[]): Promise<never> => {
       const method = c[name];
       if (typeof method !== "function") return Promise.reject(new SiloValidationError("client", `has no ${name} method, which this task needs`));
