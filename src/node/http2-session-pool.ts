@@ -134,15 +134,17 @@ export function openSession(target: Http2SessionTarget): PooledHttp2Session {
     connectionEnded(entry, session.established, error);
     dropSession(entry);
   };
-  if (target.idleTimeoutMs > 0 && Number.isFinite(target.idleTimeoutMs)) armIdleTimer(entry, target.idleTimeoutMs);
+  armIdleTimer(entry, target.idleTimeoutMs);
   pool.set(target.key, entry);
   return entry;
 }
 
 // The idle timer is armed once and, when it fires, re-armed for what is left of the idle time
 // since the last use. Calls never touch it: refreshing it on every call (at one call in flight,
-// every call) cost a timer-list rebuild per call.
+// every call) cost a timer-list rebuild per call. Sessions whose idle timeout is 0 or infinite
+// never get one.
 function armIdleTimer(entry: PooledHttp2Session, ms: number): void {
+  if (!(entry.idleTimeoutMs > 0 && Number.isFinite(entry.idleTimeoutMs))) return;
   // setTimeout fires at once for delays above 2^31-1 ms.
   entry.idleTimer = setTimeout(onIdleTimer, Math.min(Math.max(1, ms), 0x7fffffff), entry);
   entry.idleTimer.unref();
@@ -174,9 +176,7 @@ export function releaseSession(entry: PooledHttp2Session): void {
     if (entry.session.destroyed) return;
     entry.session.unref();
     // The timer fired while streams were open: start the idle time now.
-    if (entry.idleTimer === undefined && !entry.dropped && entry.idleTimeoutMs > 0 && Number.isFinite(entry.idleTimeoutMs)) {
-      armIdleTimer(entry, entry.idleTimeoutMs);
-    }
+    if (entry.idleTimer === undefined && !entry.dropped) armIdleTimer(entry, entry.idleTimeoutMs);
   }
 }
 
