@@ -1,18 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDevServer, type DevServer } from "../../src/dev-server/index.js";
-import { createRequestScope, SiloGRPCClient, SiloValidationError, type LogFields, type SiloLogger } from "../../src/index.js";
+import { recordingLogger } from "../support/recording-logger.js";
+import { createRequestScope, SiloGRPCClient, SiloValidationError } from "../../src/index.js";
 
-interface Entry {
-  level: keyof SiloLogger;
-  fields: LogFields;
-  message: string;
-}
-
-function recordingLogger(): { logger: SiloLogger; entries: Entry[] } {
-  const entries: Entry[] = [];
-  const at = (level: keyof SiloLogger) => (fields: LogFields, message: string) => void entries.push({ level, fields, message });
-  return { logger: { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") }, entries };
-}
 
 const TOKEN = "s3cret-token-never-logged";
 

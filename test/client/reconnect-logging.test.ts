@@ -4,20 +4,10 @@
 // server's node is stopped and started again on the same port.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDevServer, type DevServer } from "../../src/dev-server/index.js";
-import { SiloGRPCClient, type LogFields, type SiloLogger } from "../../src/index.js";
+import { recordingLogger } from "../support/recording-logger.js";
+import { SiloGRPCClient } from "../../src/index.js";
 import { closeAllHttp2Sessions } from "../../src/node/http2-session-pool.js";
 
-interface Entry {
-  level: keyof SiloLogger;
-  fields: LogFields;
-  message: string;
-}
-
-function recordingLogger(): { logger: SiloLogger; entries: Entry[] } {
-  const entries: Entry[] = [];
-  const at = (level: keyof SiloLogger) => (fields: LogFields, message: string) => void entries.push({ level, fields, message });
-  return { logger: { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") }, entries };
-}
 
 const TOKEN = "reconnect-token-never-logged";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

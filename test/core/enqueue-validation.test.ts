@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { useCountingListener } from "../support/counting-listener.js";
+import { recordingLogger } from "../support/recording-logger.js";
 import { SiloGRPCClient, SiloValidationError, type EnqueueJobOptions } from "../../src/index.js";
 
 // A listener that only counts connections: every case below must fail before any network call.
@@ -89,9 +90,9 @@ describe("client options are checked in the constructor", () => {
   });
 
   it("leaves an unusable address out of a server list with a usable one, and says so at warn (upstream client-integration.test.ts)", () => {
-    const warnings: Array<[Record<string, unknown>, string]> = [];
-    const logger = { debug() {}, info() {}, error() {}, warn: (fields: Record<string, unknown>, message: string) => void warnings.push([fields, message]) };
+    const { logger, entries } = recordingLogger();
     const client = new SiloGRPCClient({ servers: ["localhost:7450", "invalid-server:99999"], useTls: false, logger });
+    const warnings = entries.filter((e) => e.level === "warn").map((e) => [e.fields, e.message] as const);
     expect(client.getTopology().shards).toEqual([]);
     expect(warnings).toHaveLength(1);
     expect(warnings[0]![1]).toBe("silo-edge: server address left out");

@@ -7,7 +7,8 @@ import { createServer, type AddressInfo, type Server, type Socket } from "node:n
 import { afterEach, describe, expect, it } from "vitest";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { startDevServer, type DevServer, type DevServerOptions } from "silo-edge/dev";
-import { JobStatus, SiloGRPCClient, SiloGrpcError, clearTopologyCache, type LogFields, type SiloGRPCClientOptions } from "silo-edge";
+import { JobStatus, SiloGRPCClient, SiloGrpcError, clearTopologyCache, type SiloGRPCClientOptions } from "silo-edge";
+import { recordingLogger } from "../support/recording-logger.js";
 import { startTcpProxy, type TcpProxy } from "../transport/tcp-proxy.js";
 import { SHARD, neverAnswer, oneShardOwnedBy, startScriptedNodes, type NodeScript, type ScriptedNodes } from "./scripted-nodes.js";
 
@@ -72,12 +73,6 @@ async function closedAddress(): Promise<string> {
   return `127.0.0.1:${port}`;
 }
 
-function recordingLogger(): { warnings: Array<{ fields: LogFields; message: string }>; logger: SiloGRPCClientOptions["logger"] } {
-  const warnings: Array<{ fields: LogFields; message: string }> = [];
-  const noop = (): void => undefined;
-  return { warnings, logger: { debug: noop, info: noop, error: noop, warn: (fields, message) => void warnings.push({ fields, message }) } };
-}
-
 describe(`Topology discovery (${UPSTREAM} › Topology discovery)`, () => {
   it("routes a tenant straight to a node it learned only from the topology (ports 'creates connections to discovered servers')", async () => {
     const server = await startDev({ nodes: 2, shards: 4 });
@@ -111,14 +106,15 @@ describe(`Topology discovery (${UPSTREAM} › Topology discovery)`, () => {
   it("moves on to the next server when the first accepts the connection but never answers within topologyRefreshTimeoutMs (ports 'moves to next server when getClusterInfo times out on first server')", async () => {
     const server = await startDev({ shards: 2 });
     const hung = await startSilentServer();
-    const { warnings, logger } = recordingLogger();
+    const { entries, logger } = recordingLogger();
     // A call deadline far beyond the test's own timeout: only the per-server deadline can end the wait.
     const client = clientOf([hung, server.addresses[0]!], { timeoutMs: 60_000, logger }, { topologyRefreshTimeoutMs: 300 });
     const topology = await client.refreshTopology();
     expect(topology.shards).toHaveLength(2);
     expect(client.getTopology().shardToServer.get(server.shards()[0]!.id)).toBe(server.addresses[0]);
     // Only the logger shows the first server was tried and given up on at its deadline.
-    expect(warnings).toContainEqual({
+    expect(entries).toContainEqual({
+      level: "warn",
       fields: { server: hung, code: "SILO_DEADLINE_EXCEEDED", error: `GetClusterInfo at ${hung}: no answer within 300 ms` },
       message: "silo-edge: GetClusterInfo failed",
     });
