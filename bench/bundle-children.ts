@@ -9,8 +9,8 @@
 // The unbundled cold-start children are the other shape (a Lambda deployed as plain node_modules,
 // or any `node server.js`): only the child's own file is compiled; silo-edge resolves to the
 // built dist/ and the baseline's @grpc/* to node_modules, each loading its files one by one.
-import { mkdirSync, mkdtempSync, rmSync, statSync, readdirSync } from "node:fs";
-import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { ensureBuilt } from "../test/support/ensure-built.js";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -31,28 +31,6 @@ export interface ChildBundles {
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
-/** The unbundled children import the built package: build it unless dist/ is newer than src/. */
-function ensureBuilt(): void {
-  let built = 0;
-  try {
-    built = statSync(join(ROOT, "dist", "index.js")).mtimeMs;
-  } catch {
-    // Never built.
-  }
-  if (built >= newestMtime(join(ROOT, "src"))) return;
-  const result = spawnSync("npm", ["run", "build"], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
-  if (result.status !== 0) throw new Error("npm run build failed; the unbundled cold-start children need dist/");
-}
-
 export async function bundleChildren(): Promise<ChildBundles> {
   const dir = mkdtempSync(join(tmpdir(), "silo-edge-bench-"));
   await build({
@@ -69,7 +47,8 @@ export async function bundleChildren(): Promise<ChildBundles> {
     banner: { js: "import { createRequire as __silo_bench_cr } from 'node:module'; const require = __silo_bench_cr(import.meta.url);" },
     logLevel: "error",
   });
-  ensureBuilt();
+  // The unbundled children import the built package (dist/).
+  await ensureBuilt();
   // Inside the package, so `import "silo-edge"` resolves by self-reference to dist/ and the
   // baseline's packages from this checkout's node_modules.
   const unbundledDir = join(ROOT, "bench", ".out", `unbundled-${process.pid}`);
