@@ -18,6 +18,8 @@ describe("a Worker speaking gRPC over TLS through nginx's TCP TLS terminator", (
   let mf: Miniflare;
   let node: SiloGRPCClient;
   let ca = "";
+  /** The Worker as miniflare runs it, pointed at the terminator; without the CA until a test adds it. */
+  let workerOptions: { modules: true; script: string; compatibilityDate: string; bindings: Record<string, string> };
   const contentTypes = new Set<string>();
 
   beforeAll(async () => {
@@ -25,11 +27,14 @@ describe("a Worker speaking gRPC over TLS through nginx's TCP TLS terminator", (
     const { cert, key } = selfSignedCert();
     ca = cert;
     terminator = await startNginxTlsTerminator({ upstream: server.addresses[0]!, cert, key, alpn: ["h2"] });
-    mf = new Miniflare({
+    workerOptions = {
       modules: true,
       script: await bundleWorker(new URL("./fixtures/grpc-socket-worker.ts", import.meta.url).pathname),
       compatibilityDate: "2025-01-01",
       bindings: { SILO_SERVERS: terminator.address, SILO_ADVERTISED: server.addresses[0]!, SILO_USE_TLS: "true" },
+    };
+    mf = new Miniflare({
+      ...workerOptions,
       outboundService: { network: { allow: ["private", "public"], tlsOptions: { trustedCertificates: [cert] } } },
     });
     node = new SiloGRPCClient({ servers: server.addresses, useTls: false });
@@ -86,12 +91,7 @@ describe("a Worker speaking gRPC over TLS through nginx's TCP TLS terminator", (
   });
 
   it("refuses a terminator whose certificate the Worker does not trust, with a typed error", async () => {
-    const untrusting = new Miniflare({
-      modules: true,
-      script: await bundleWorker(new URL("./fixtures/grpc-socket-worker.ts", import.meta.url).pathname),
-      compatibilityDate: "2025-01-01",
-      bindings: { SILO_SERVERS: terminator.address, SILO_ADVERTISED: server.addresses[0]!, SILO_USE_TLS: "true" },
-    });
+    const untrusting = new Miniflare(workerOptions);
     try {
       const res = await untrusting.dispatchFetch("http://worker/enqueue", { method: "POST", headers: { "x-tenant": "acme" }, body: "{}" });
       const body = (await res.json()) as { error: string; code: string; message: string };
