@@ -1,7 +1,10 @@
 // silo-edge: the Silo job-queue client for serverless and edge runtimes.
 
-export { SiloGRPCClient, SiloClient, DEFAULT_TENANT_ROUTE } from "./core/silo-client.js";
-export type { SiloRpcClient, AttemptOptions } from "./core/silo-client.js";
+export { SiloGRPCClient, SiloClient } from "./core/silo-client.js";
+export type { SiloRpcClient } from "./core/silo-client.js";
+export { SiloJobClient } from "./core/job-client-protocols.js";
+export { DEFAULT_TENANT_ROUTE } from "./core/silo-job-client.js";
+export type { SiloJobRpcClient, AttemptOptions } from "./core/silo-job-client.js";
 export { JobHandle } from "./core/job-handle.js";
 export type { ImportJobOptions, ImportAttemptOptions, ImportJobResult } from "./core/import-jobs.js";
 export type { QueryBindParameter, QueryColumnInfo, QueryResult } from "./core/query.js";

@@ -7,7 +7,8 @@ import type { Int64Like, JobLimit, RetryPolicy } from "./job-types.js";
 import { AttemptStatus, JobStatus } from "./job-types.js";
 import { jobStatusFromWire } from "./job-view.js";
 import { encodePayload } from "./payload-codec.js";
-import type { AttemptOptions, SiloRpcClient } from "./silo-client.js";
+import type { SiloRpcClient } from "./silo-client.js";
+import type { AttemptOptions } from "./silo-job-client.js";
 import type { ShardRoute } from "./topology.js";
 import { checkInt, checkInt64, checkJobId, checkKnownKeys, checkMetadata, checkName, checkObject, checkTenant } from "./validation.js";
 

@@ -6,6 +6,12 @@ import type { UnaryChannel } from "./unary-channel.js";
 import type { PemInput, SiloTlsOptions } from "./tls-options.js";
 import type { ConnectionOptions } from "node:tls";
 
+/**
+ * `#fetch-protocols` on Node: nothing to do, since this platform loads the fetch channels itself
+ * on first use (see platform-web.ts for the fetch-only runtimes).
+ */
+export function useFetchProtocols(): void {}
+
 /** Node: gRPC over HTTP/2 by default, as the stock Silo server speaks it. */
 export const platform: Platform = {
   defaultProtocol: "grpc",
@@ -13,7 +19,7 @@ export const platform: Platform = {
   createChannel(options: PlatformTransportOptions): UnaryChannel {
     // The fetch channels load on first use: a gRPC process never reads their code.
     if (options.protocol !== "grpc") {
-      return createTraceContextChannel(createLazyUnaryChannel(() => import("./platform-web.js").then(({ platform: web }) => web.createChannel(options))));
+      return createTraceContextChannel(createLazyUnaryChannel(() => import("./fetch-channels.js").then(({ createFetchChannel }) => createFetchChannel(options))));
     }
     return createTraceContextChannel(
       createGrpcHttp2Channel({

@@ -4,7 +4,8 @@ import type { QueryParameterSchema, QueryRequestSchema, QueryResponse } from "..
 import { abortableSleep } from "./abortable-sleep.js";
 import type { CallOptions } from "./client-options.js";
 import { SiloError, SiloValidationError } from "./errors.js";
-import type { AttemptOptions, SiloGRPCClient, SiloRpcClient } from "./silo-client.js";
+import type { SiloGRPCClient, SiloRpcClient } from "./silo-client.js";
+import type { AttemptOptions } from "./silo-job-client.js";
 import { checkTenant } from "./validation.js";
 import { decodeMsgpack } from "./msgpack.js";
 

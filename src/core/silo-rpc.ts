@@ -65,11 +65,11 @@ export type SiloRpcCallOptions = UnaryBytesOptions;
 type Rpc<I, O> = (request: I, options?: SiloRpcCallOptions) => Promise<O>;
 
 /**
- * The silo.v1.Silo RPCs the client and worker call, with the method names and message shapes
- * of the generated Connect client, encoded by the hand-written codec in `wire/` instead of
- * protobuf-es reflection. Responses are plain objects of the generated types.
+ * The silo.v1.Silo RPCs an application makes (enqueue and look after jobs), with the method names
+ * and message shapes of the generated Connect client, encoded by the hand-written codec in `wire/`
+ * instead of protobuf-es reflection. Responses are plain objects of the generated types.
  */
-export interface SiloRpc {
+export interface SiloJobRpc {
   getClusterInfo: Rpc<MessageInitShape<typeof GetClusterInfoRequestSchema>, GetClusterInfoResponse>;
   enqueue: Rpc<MessageInitShape<typeof EnqueueRequestSchema>, EnqueueResponse>;
   getJob: Rpc<MessageInitShape<typeof GetJobRequestSchema>, GetJobResponse>;
@@ -78,6 +78,10 @@ export interface SiloRpc {
   deleteJob: Rpc<MessageInitShape<typeof DeleteJobRequestSchema>, DeleteJobResponse>;
   restartJob: Rpc<MessageInitShape<typeof RestartJobRequestSchema>, RestartJobResponse>;
   expediteJob: Rpc<MessageInitShape<typeof ExpediteJobRequestSchema>, ExpediteJobResponse>;
+}
+
+/** Every silo.v1.Silo RPC the client and worker call: the job RPCs plus the worker, import, query and admin ones. */
+export interface SiloRpc extends SiloJobRpc {
   leaseTask: Rpc<MessageInitShape<typeof LeaseTaskRequestSchema>, LeaseTaskResponse>;
   leaseTasks: Rpc<MessageInitShape<typeof LeaseTasksRequestSchema>, LeaseTasksResponse>;
   heartbeat: Rpc<MessageInitShape<typeof HeartbeatRequestSchema>, HeartbeatResponse>;
@@ -116,59 +120,70 @@ const empty = (name: string) => (bytes: Uint8Array) => {
   return { $typeName: `silo.v1.${name}Response` } as never;
 };
 
-/** Builds the RPCs of one node on a raw unary channel. */
-export function createSiloRpc(channel: UnaryChannel): SiloRpc {
-  /** The RPC `name`, whose messages are `silo.v1.<name>Request` and `silo.v1.<name>Response`. */
-  function method<I, O>(name: string, encode: (m: I, w: BinaryWriter) => Uint8Array, decode: (bytes: Uint8Array) => O = empty(name)): Rpc<I, O> {
-    const path = SERVICE + name;
-    const input = `silo.v1.${name}Request`;
-    const output = `silo.v1.${name}Response`;
-    const decodeResponse = (res: UnaryBytesResponse): O => {
-      if (res.bytes.length > MAX_MESSAGE_BYTES) {
-        throw new ConnectError(`received message larger than max (${res.bytes.length} vs. ${MAX_MESSAGE_BYTES})`, Code.ResourceExhausted);
-      }
-      try {
-        return decode(res.bytes);
-      } catch (e) {
-        const metadata = new Headers(res.header);
-        res.trailer.forEach((value, key) => metadata.append(key, value));
-        throw new ConnectError(`protocol error: failed to decode ${output}`, Code.Internal, metadata, undefined, e);
-      }
-    };
-    // Not async: one promise per call fewer on the hot path.
-    return (request, options) => {
-      let frame: Uint8Array;
-      try {
-        frame = encode(request, frameWriter());
-      } catch (e) {
-        writer = undefined; // left mid-message: start the next call on a fresh one
-        return Promise.reject(new ConnectError(`failed to serialize ${input}`, Code.Internal, undefined, undefined, e));
-      }
-      if (frame.length - FRAME_HEADER_BYTES > MAX_MESSAGE_BYTES) {
-        return Promise.reject(
-          new ConnectError(`trying to send message larger than max (${frame.length - FRAME_HEADER_BYTES} vs. ${MAX_MESSAGE_BYTES})`, Code.ResourceExhausted),
-        );
-      }
-      return channel.unaryFrame(path, frame, options ?? NO_OPTIONS).then(decodeResponse);
-    };
-  }
+/** The RPC `name` on `channel`; its messages are `silo.v1.<name>Request` and `silo.v1.<name>Response`. */
+function method<I, O>(channel: UnaryChannel, name: string, encode: (m: I, w: BinaryWriter) => Uint8Array, decode: (bytes: Uint8Array) => O = empty(name)): Rpc<I, O> {
+  const path = SERVICE + name;
+  const input = `silo.v1.${name}Request`;
+  const output = `silo.v1.${name}Response`;
+  const decodeResponse = (res: UnaryBytesResponse): O => {
+    if (res.bytes.length > MAX_MESSAGE_BYTES) {
+      throw new ConnectError(`received message larger than max (${res.bytes.length} vs. ${MAX_MESSAGE_BYTES})`, Code.ResourceExhausted);
+    }
+    try {
+      return decode(res.bytes);
+    } catch (e) {
+      const metadata = new Headers(res.header);
+      res.trailer.forEach((value, key) => metadata.append(key, value));
+      throw new ConnectError(`protocol error: failed to decode ${output}`, Code.Internal, metadata, undefined, e);
+    }
+  };
+  // Not async: one promise per call fewer on the hot path.
+  return (request, options) => {
+    let frame: Uint8Array;
+    try {
+      frame = encode(request, frameWriter());
+    } catch (e) {
+      writer = undefined; // left mid-message: start the next call on a fresh one
+      return Promise.reject(new ConnectError(`failed to serialize ${input}`, Code.Internal, undefined, undefined, e));
+    }
+    if (frame.length - FRAME_HEADER_BYTES > MAX_MESSAGE_BYTES) {
+      return Promise.reject(
+        new ConnectError(`trying to send message larger than max (${frame.length - FRAME_HEADER_BYTES} vs. ${MAX_MESSAGE_BYTES})`, Code.ResourceExhausted),
+      );
+    }
+    return channel.unaryFrame(path, frame, options ?? NO_OPTIONS).then(decodeResponse);
+  };
+}
+
+/**
+ * The job RPCs of one node on a raw unary channel. A separate builder from {@link createSiloRpc}
+ * so that a bundle with only `SiloJobClient` leaves the worker, import and query codecs out.
+ */
+export function createJobRpc(channel: UnaryChannel): SiloJobRpc {
   const ref = encodeJobRefRequest;
   return {
-    getClusterInfo: method("GetClusterInfo", encodeEmpty, decodeGetClusterInfoResponse),
-    enqueue: method("Enqueue", encodeEnqueueRequest, decodeEnqueueResponse),
-    getJob: method("GetJob", encodeGetJobRequest, decodeGetJobResponse),
-    getJobResult: method("GetJobResult", ref, decodeGetJobResultResponse),
-    cancelJob: method("CancelJob", ref),
-    deleteJob: method("DeleteJob", ref),
-    restartJob: method("RestartJob", ref),
-    expediteJob: method("ExpediteJob", ref),
-    leaseTask: method("LeaseTask", encodeLeaseTaskRequest, decodeLeaseTaskResponse),
-    leaseTasks: method("LeaseTasks", encodeLeaseTasksRequest, decodeLeaseTasksResponse),
-    heartbeat: method("Heartbeat", encodeHeartbeatRequest, decodeHeartbeatResponse),
-    reportOutcome: method("ReportOutcome", encodeReportOutcomeRequest),
-    reportRefreshOutcome: method("ReportRefreshOutcome", encodeReportRefreshOutcomeRequest),
-    importJobs: method("ImportJobs", encodeImportJobsRequest, decodeImportJobsResponse),
-    resetShards: method("ResetShards", encodeEmpty, decodeResetShardsResponse),
-    query: method("Query", encodeQueryRequest, decodeQueryResponse),
+    getClusterInfo: method(channel, "GetClusterInfo", encodeEmpty, decodeGetClusterInfoResponse),
+    enqueue: method(channel, "Enqueue", encodeEnqueueRequest, decodeEnqueueResponse),
+    getJob: method(channel, "GetJob", encodeGetJobRequest, decodeGetJobResponse),
+    getJobResult: method(channel, "GetJobResult", ref, decodeGetJobResultResponse),
+    cancelJob: method(channel, "CancelJob", ref),
+    deleteJob: method(channel, "DeleteJob", ref),
+    restartJob: method(channel, "RestartJob", ref),
+    expediteJob: method(channel, "ExpediteJob", ref),
+  };
+}
+
+/** Every RPC of one node on a raw unary channel. */
+export function createSiloRpc(channel: UnaryChannel): SiloRpc {
+  return {
+    ...createJobRpc(channel),
+    leaseTask: method(channel, "LeaseTask", encodeLeaseTaskRequest, decodeLeaseTaskResponse),
+    leaseTasks: method(channel, "LeaseTasks", encodeLeaseTasksRequest, decodeLeaseTasksResponse),
+    heartbeat: method(channel, "Heartbeat", encodeHeartbeatRequest, decodeHeartbeatResponse),
+    reportOutcome: method(channel, "ReportOutcome", encodeReportOutcomeRequest),
+    reportRefreshOutcome: method(channel, "ReportRefreshOutcome", encodeReportRefreshOutcomeRequest),
+    importJobs: method(channel, "ImportJobs", encodeImportJobsRequest, decodeImportJobsResponse),
+    resetShards: method(channel, "ResetShards", encodeEmpty, decodeResetShardsResponse),
+    query: method(channel, "Query", encodeQueryRequest, decodeQueryResponse),
   };
 }
