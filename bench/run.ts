@@ -92,9 +92,9 @@ try {
     results.worker = await runWorkerBundle(ctx);
     results.worker.tables.forEach(print);
     tables.push(...results.worker.tables);
-    const sockets = await runWorkerSockets(ctx);
-    sockets.tables.forEach(print);
-    tables.push(...sockets.tables);
+    results.workerSockets = await runWorkerSockets(ctx);
+    results.workerSockets.tables.forEach(print);
+    tables.push(...results.workerSockets.tables);
   }
 } finally {
   await server.close();
