@@ -4,6 +4,7 @@ import { sealGrpcFrame, type UnaryBytesOptions, type UnaryBytesResponse, type Un
 import { DEFAULT_MAX_RECEIVE_MESSAGE_BYTES, DEFAULT_MAX_SEND_MESSAGE_BYTES } from "./message-size-limits.js";
 import { GrpcRequestHeaders, type RequestHeaderRecord } from "./grpc-request-headers.js";
 import { UnaryCall, type Http2UnaryResult, type H2SessionSource, type UnaryCallState } from "./grpc-h2-unary-call.js";
+import { resolveH2Limits, type H2Limits } from "./h2/limits.js";
 
 // Unary gRPC over our own HTTP/2 client connection (h2/client-connection.ts), without protobuf:
 // framed bytes in, bytes out. Runtime-neutral; the runtime supplies where connections come from
@@ -27,6 +28,12 @@ export interface GrpcH2ChannelOptions {
   maxReceiveMessageBytes?: number | undefined;
   /** Largest request message sent, in bytes; a larger one fails before anything is sent. Default: 134_217_728 (128 MiB). */
   maxSendMessageBytes?: number | undefined;
+  /**
+   * HTTP/2 flood and size limits (CONTINUATION frames per header block, header block and header
+   * list sizes, queued acknowledgements, SETTINGS entries); each field defaults as nghttp2 does,
+   * see `H2Limits`.
+   */
+  http2Limits?: Partial<H2Limits> | undefined;
 }
 
 /** A gRPC-over-HTTP/2 channel to one origin; `send` is the transport's lower-level entry. */
@@ -43,9 +50,10 @@ export interface GrpcH2Channel extends UnaryChannel {
 
 /**
  * A unary gRPC channel over HTTP/2. `sessions` is called once, after the options are checked,
- * with the parsed base URL; it may throw a ConnectError for its own bad options.
+ * with the parsed base URL and the resolved HTTP/2 limits; it may throw a ConnectError for its
+ * own bad options.
  */
-export function createGrpcH2Channel(options: GrpcH2ChannelOptions, sessions: (url: ParsedBaseUrl) => H2SessionSource): GrpcH2Channel {
+export function createGrpcH2Channel(options: GrpcH2ChannelOptions, sessions: (url: ParsedBaseUrl, limits: H2Limits) => H2SessionSource): GrpcH2Channel {
   const {
     baseUrl,
     defaultTimeoutMs,
@@ -55,7 +63,13 @@ export function createGrpcH2Channel(options: GrpcH2ChannelOptions, sessions: (ur
   checkMessageCap("maxReceiveMessageBytes", maxReceiveMessageBytes);
   checkMessageCap("maxSendMessageBytes", maxSendMessageBytes);
   const url = parseBaseUrl(baseUrl);
-  const state: UnaryCallState = { sessions: sessions(url), maxReceiveMessageBytes };
+  let limits: H2Limits;
+  try {
+    limits = resolveH2Limits(options.http2Limits);
+  } catch (e) {
+    throw new ConnectError((e as Error).message, Code.InvalidArgument);
+  }
+  const state: UnaryCallState = { sessions: sessions(url, limits), maxReceiveMessageBytes };
   const encoder = new GrpcRequestHeaders(url.scheme, url.authority);
   const call = (block: () => Uint8Array, frame: Uint8Array, signal: AbortSignal | undefined, timeoutMs: number | undefined): Promise<Http2UnaryResult> => {
     if (frame.length - 5 > maxSendMessageBytes) {

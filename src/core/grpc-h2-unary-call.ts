@@ -186,7 +186,7 @@ export class UnaryCall implements H2StreamHandler {
         // As gRPC fails calls fast in TRANSIENT_FAILURE: waiting out a backoff that outlasts the
         // deadline would only turn "the server is down" into a deadline error.
         const message = `no connection to ${this.state.sessions.origin}: the last attempts failed and the next is ${Math.ceil(wait)} ms away, past this call's deadline`;
-        this.fail(new ConnectError(message, Code.Unavailable, undefined, undefined, new Http2DeliveryFailure(message, false)));
+        this.failUnavailable(message, false);
         return;
       }
       // The last connection attempts failed: wait for the backoff (the deadline still holds).
@@ -286,23 +286,14 @@ export class UnaryCall implements H2StreamHandler {
     }
     if (errorCode === ErrorCode.CANCEL) {
       // The server's cancel, not the caller's: Canceled would read as "your signal aborted it".
-      const message = `${this.state.sessions.origin} cancelled the stream (RST_STREAM CANCEL); the request may have been processed`;
-      this.fail(
-        new ConnectError(
-          message,
-          Code.Unavailable,
-          this.responseHeaders === undefined ? undefined : this.metadata(),
-          undefined,
-          new Http2DeliveryFailure(message, true),
-        ),
-      );
+      this.failUnavailable(`${this.state.sessions.origin} cancelled the stream (RST_STREAM CANCEL); the request may have been processed`, true);
       return;
     }
     this.fail(
       new ConnectError(
         `the server reset the stream (HTTP/2 error code ${errorCode})`,
         codeFromRstCode(errorCode),
-        this.responseHeaders === undefined ? undefined : this.metadata(),
+        this.metadataIfAny(),
       ),
     );
   }
@@ -351,6 +342,11 @@ export class UnaryCall implements H2StreamHandler {
   onConnectionError(mayHaveBeenSent: boolean, cause: Error): void {
     this.streamDone();
     this.connectionFailed(mayHaveBeenSent, cause);
+  }
+
+  /** The response's metadata when its headers arrived, else none. */
+  private metadataIfAny(): Headers | undefined {
+    return this.responseHeaders === undefined ? undefined : this.metadata();
   }
 
   private metadata(): Headers {
@@ -447,18 +443,18 @@ export class UnaryCall implements H2StreamHandler {
       return;
     }
     const origin = this.state.sessions.origin;
-    const message = mayHaveBeenSent
-      ? `connection to ${origin} lost after the request was sent (${cause.message}); it may have been processed`
-      : `could not reach ${origin} (${cause.message})`;
-    this.fail(
-      new ConnectError(
-        message,
-        Code.Unavailable,
-        this.responseHeaders === undefined ? undefined : this.metadata(),
-        undefined,
-        new Http2DeliveryFailure(message, mayHaveBeenSent, cause),
-      ),
+    this.failUnavailable(
+      mayHaveBeenSent
+        ? `connection to ${origin} lost after the request was sent (${cause.message}); it may have been processed`
+        : `could not reach ${origin} (${cause.message})`,
+      mayHaveBeenSent,
+      cause,
     );
+  }
+
+  /** Fails the call as UNAVAILABLE, saying whether the request may have reached the server. */
+  private failUnavailable(message: string, mayHaveBeenSent: boolean, cause?: unknown): void {
+    this.fail(new ConnectError(message, Code.Unavailable, this.metadataIfAny(), undefined, new Http2DeliveryFailure(message, mayHaveBeenSent, cause)));
   }
 
   fail(error: ConnectError): void {

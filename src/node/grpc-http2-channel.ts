@@ -1,7 +1,6 @@
 import type { ConnectionOptions } from "node:tls";
-import { Code, ConnectError } from "../core/rpc-error.js";
 import { encodeGrpcTimeout } from "../core/grpc-status.js";
-import { resolveH2Limits, type H2Limits } from "../core/h2/limits.js";
+import type { H2Limits } from "../core/h2/limits.js";
 import { contentTypeProto, protocolHeaders, userAgent } from "../core/grpc-request-headers.js";
 import { Http2UnaryResult, type H2SessionSource } from "../core/grpc-h2-unary-call.js";
 import { createGrpcH2Channel, isHeadersObject, type GrpcH2Channel } from "../core/grpc-h2-channel.js";
@@ -53,9 +52,8 @@ export interface GrpcHttp2ChannelOptions {
    */
   tlsOptions?: ConnectionOptions | undefined;
   /**
-   * HTTP/2 flood and size limits (CONTINUATION frames per header block, header block and header
-   * list sizes, queued acknowledgements, SETTINGS entries); each field defaults as nghttp2 does,
-   * see `H2Limits`. The first channel that opens a session for an origin sets them.
+   * HTTP/2 flood and size limits (see `GrpcH2ChannelOptions`). The first channel that opens a
+   * session for an origin sets them.
    */
   http2Limits?: Partial<H2Limits> | undefined;
   /**
@@ -86,13 +84,7 @@ type HeadersInit = ConstructorParameters<typeof Headers>[0];
  */
 export function createGrpcHttp2Channel(options: GrpcHttp2ChannelOptions): GrpcHttp2Channel {
   const { idleTimeoutMs = 60_000, pingIdleAfterMs = 5_000, pingTimeoutMs = 1_000, tlsOptions } = options;
-  return createGrpcH2Channel(options, (url) => {
-    let limits: H2Limits;
-    try {
-      limits = resolveH2Limits(options.http2Limits);
-    } catch (e) {
-      throw new ConnectError((e as Error).message, Code.InvalidArgument);
-    }
+  return createGrpcH2Channel(options, (url, limits) => {
     const target: Http2SessionTarget = {
       key: tlsOptions === undefined ? url.origin : `${url.origin}#tls${tlsOptionsId(tlsOptions)}`,
       origin: url.origin,

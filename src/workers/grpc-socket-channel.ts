@@ -1,6 +1,4 @@
 import { Http2ClientConnection } from "../core/h2/client-connection.js";
-import { resolveH2Limits, type H2Limits } from "../core/h2/limits.js";
-import { Code, ConnectError } from "../core/rpc-error.js";
 import { createGrpcH2Channel, type GrpcH2Channel, type GrpcH2ChannelOptions } from "../core/grpc-h2-channel.js";
 import type { H2SessionHandle, H2SessionSource } from "../core/grpc-h2-unary-call.js";
 import { cfSocketByteStream, type CfConnect } from "./cf-socket-byte-stream.js";
@@ -26,8 +24,6 @@ const JOIN_WINDOW_HOPS = 100;
 export interface GrpcSocketChannelOptions extends GrpcH2ChannelOptions {
   /** `connect` from cloudflare:sockets. Required. */
   connect: CfConnect;
-  /** HTTP/2 flood and size limits; each field defaults as nghttp2 does, see `H2Limits`. */
-  http2Limits?: Partial<H2Limits> | undefined;
 }
 
 interface SocketSession extends H2SessionHandle {
@@ -40,13 +36,7 @@ interface SocketSession extends H2SessionHandle {
 /** A unary gRPC channel over `connect()`, one connection per request turn (see above). */
 export function createGrpcSocketChannel(options: GrpcSocketChannelOptions): GrpcH2Channel {
   const { connect } = options;
-  return createGrpcH2Channel(options, (url) => {
-    let limits: H2Limits;
-    try {
-      limits = resolveH2Limits(options.http2Limits);
-    } catch (e) {
-      throw new ConnectError((e as Error).message, Code.InvalidArgument);
-    }
+  return createGrpcH2Channel(options, (url, limits) => {
     const tls = url.scheme === "https";
     const parsed = new URL(url.origin);
     const hostname = parsed.hostname.startsWith("[") ? parsed.hostname.slice(1, -1) : parsed.hostname;
