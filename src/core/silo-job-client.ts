@@ -724,70 +724,64 @@ export class SiloJobClient implements JobOperations {
 
   /** Cancels a job; a running job's worker sees it on its next heartbeat. */
   async cancelJob(id: string, tenant?: string, options?: CallOptions): Promise<void> {
-    checkJobId("id", id);
-    checkTenant("tenant", tenant);
-    await this.callRouted(
-      "CancelJob",
-      { tenant, jobId: id },
-      async (rpc, shard, a) => {
-        await rpc.cancelJob({ shard: shard.id, id, ...(tenant !== undefined ? { tenant } : {}) }, a);
-        return true;
-      },
-      options,
-      // Our own earlier attempt may have cancelled it before the connection dropped.
-      (err) => (err instanceof SiloFailedPreconditionError && err.message.includes("already cancelled") ? true : undefined),
-    );
+    // Our own earlier attempt may have cancelled it before the connection dropped.
+    await this.#jobCommand("CancelJob", id, tenant, options, (err) => err instanceof SiloFailedPreconditionError && err.message.includes("already cancelled"));
   }
 
   /** Deletes a finished job. */
   async deleteJob(id: string, tenant?: string, options?: CallOptions): Promise<void> {
-    checkJobId("id", id);
-    checkTenant("tenant", tenant);
-    await this.callRouted(
-      "DeleteJob",
-      { tenant, jobId: id },
-      async (rpc, shard, a) => {
-        await rpc.deleteJob({ shard: shard.id, id, ...(tenant !== undefined ? { tenant } : {}) }, a);
-        return true;
-      },
-      options,
-      (err) => (err instanceof JobNotFoundError ? true : undefined),
-    );
+    await this.#jobCommand("DeleteJob", id, tenant, options, (err) => err instanceof JobNotFoundError);
   }
 
   /** Runs a failed or cancelled job again from its first attempt. */
   async restartJob(id: string, tenant?: string, options?: CallOptions): Promise<void> {
-    checkJobId("id", id);
-    checkTenant("tenant", tenant);
-    await this.callRouted(
+    // Our own earlier attempt may have restarted it before the connection dropped: it is now
+    // in progress again, which is what the caller asked for.
+    await this.#jobCommand(
       "RestartJob",
-      { tenant, jobId: id },
-      async (rpc, shard, a) => {
-        await rpc.restartJob({ shard: shard.id, id, ...(tenant !== undefined ? { tenant } : {}) }, a);
-        return true;
-      },
+      id,
+      tenant,
       options,
-      // Our own earlier attempt may have restarted it before the connection dropped: it is now
-      // in progress again, which is what the caller asked for.
-      (err) => (err instanceof SiloFailedPreconditionError && /cannot restart job/.test(err.message) && !/succeeded/i.test(err.message) ? true : undefined),
+      (err) => err instanceof SiloFailedPreconditionError && /cannot restart job/.test(err.message) && !/succeeded/i.test(err.message),
     );
   }
 
   /** Starts a job whose next attempt is scheduled in the future now. */
   async expediteJob(id: string, tenant?: string, options?: CallOptions): Promise<void> {
+    // Our own earlier attempt may have expedited it before the connection dropped: it is now
+    // ready or running, which is what the caller asked for.
+    await this.#jobCommand(
+      "ExpediteJob",
+      id,
+      tenant,
+      options,
+      (err) => err instanceof SiloFailedPreconditionError && /cannot expedite job/.test(err.message) && /running|ready to run|not future/i.test(err.message),
+    );
+  }
+
+  /**
+   * A job command (a job reference in, an empty answer out) on the job's shard. `doneBefore` says
+   * whether an error seen after an ambiguous attempt means that attempt already did the work.
+   */
+  async #jobCommand(
+    op: "CancelJob" | "DeleteJob" | "RestartJob" | "ExpediteJob",
+    id: string,
+    tenant: string | undefined,
+    options: CallOptions | undefined,
+    doneBefore: (err: SiloError) => boolean,
+  ): Promise<void> {
     checkJobId("id", id);
     checkTenant("tenant", tenant);
+    const method = `${op[0]!.toLowerCase()}${op.slice(1)}` as Uncapitalize<typeof op>;
     await this.callRouted(
-      "ExpediteJob",
+      op,
       { tenant, jobId: id },
       async (rpc, shard, a) => {
-        await rpc.expediteJob({ shard: shard.id, id, ...(tenant !== undefined ? { tenant } : {}) }, a);
+        await rpc[method]({ shard: shard.id, id, ...(tenant !== undefined ? { tenant } : {}) }, a);
         return true;
       },
       options,
-      // Our own earlier attempt may have expedited it before the connection dropped: it is now
-      // ready or running, which is what the caller asked for.
-      (err) => (err instanceof SiloFailedPreconditionError && /cannot expedite job/.test(err.message) && /running|ready to run|not future/i.test(err.message) ? true : undefined),
+      (err) => (doneBefore(err) ? true : undefined),
     );
   }
 
