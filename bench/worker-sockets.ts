@@ -2,12 +2,12 @@
 // transport, and what one Worker request that enqueues once costs over a fresh socket (native
 // gRPC, HTTP/2 h2c) next to gRPC-web over fetch, on loopback. Both Workers run in one miniflare
 // each, against an in-process dev server behind a TCP proxy that counts connections.
-import { createServer, connect as netConnect, type Server, type Socket } from "node:net";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { Miniflare } from "miniflare";
 import { startDevServer } from "../src/dev-server/index.js";
 import { bundleWorker } from "../test/support/bundle-worker.js";
+import { startTcpProxy } from "../test/support/tcp-proxy.js";
 import type { BenchContext } from "./context.js";
 import { fmt, fmtBytes, KB, median, type Table } from "./stats.js";
 
@@ -37,25 +37,7 @@ export async function runWorkerSockets(ctx: BenchContext): Promise<WorkerSockets
 
   const server = await startDevServer({ port: 0, nodes: 1, shards: 1 });
   const upstream = server.addresses[0]!;
-  const [host, port] = upstream.split(":") as [string, string];
-  let connections = 0;
-  const open = new Set<Socket>();
-  const proxy: Server = createServer((client) => {
-    connections++;
-    const up = netConnect(Number(port), host);
-    for (const s of [client, up]) {
-      open.add(s);
-      s.on("error", () => {
-        client.destroy();
-        up.destroy();
-      });
-      s.on("close", () => open.delete(s));
-    }
-    client.pipe(up).pipe(client);
-  });
-  await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
-  const a = proxy.address();
-  const proxyAddress = typeof a === "object" && a ? `127.0.0.1:${a.port}` : "";
+  const proxy = await startTcpProxy(Number(upstream.split(":")[1]));
   const requests = ctx.smoke ? 3 : 40;
   const measured: Record<"grpc" | "grpc-web", PerRequest> = {
     grpc: { ms: [], connections: 0, enqueues: 0, requests },
@@ -66,7 +48,7 @@ export async function runWorkerSockets(ctx: BenchContext): Promise<WorkerSockets
       const mf = new Miniflare({
         modules: [{ type: "ESModule", path: "worker.mjs", contents: code[protocol] }],
         compatibilityDate: "2025-01-01",
-        bindings: { SILO_SERVERS: proxyAddress, SILO_ADVERTISED: upstream, SILO_PROTOCOL: protocol },
+        bindings: { SILO_SERVERS: proxy.address, SILO_ADVERTISED: upstream, SILO_PROTOCOL: protocol },
       });
       try {
         const once = async (): Promise<number> => {
@@ -78,19 +60,18 @@ export async function runWorkerSockets(ctx: BenchContext): Promise<WorkerSockets
         };
         await once(); // topology learned, module evaluated
         const m = measured[protocol];
-        const c0 = connections;
+        const c0 = proxy.accepted;
         server.resetRpcCounts();
         ctx.progress(`worker sockets: ${protocol}, ${requests} requests`);
         for (let i = 0; i < requests; i++) m.ms.push(await once());
-        m.connections = connections - c0;
+        m.connections = proxy.accepted - c0;
         m.enqueues = server.rpcCounts().Enqueue ?? 0;
       } finally {
         await mf.dispose();
       }
     }
   } finally {
-    for (const s of open) s.destroy();
-    await new Promise<void>((resolve) => proxy.close(() => resolve()));
+    await proxy.close();
     await server.close();
   }
   const row = (label: string, m: PerRequest): string[] => {

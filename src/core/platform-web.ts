@@ -41,8 +41,7 @@ export const platform: Platform = {
   unsupported,
   createChannel(options: PlatformTransportOptions): UnaryChannel {
     const factory = options.protocol === "grpc" ? grpcChannel : fetchChannel;
-    const why = unsupported(options.protocol);
-    if (factory === undefined || why !== undefined) throw new SiloValidationError("protocol", why ?? "unavailable");
+    if (factory === undefined) throw new SiloValidationError("protocol", unsupported(options.protocol)!);
     return factory(options);
   },
 };

@@ -2,12 +2,14 @@ import * as net from "node:net";
 import type { AddressInfo } from "node:net";
 
 /**
- * A TCP proxy in front of a test server that can make existing connections go silent (as a
- * connection does across a Lambda freeze or a dropped NAT entry) or cut them, while new
- * connections keep working.
+ * A TCP proxy in front of a test server. It counts the connections it accepts, and it can make
+ * existing connections go silent (as a connection does across a Lambda freeze or a dropped NAT
+ * entry) or cut them, while new connections keep working.
  */
 export interface TcpProxy {
   readonly baseUrl: string;
+  /** `127.0.0.1:<port>`, the proxy as a server address. */
+  readonly address: string;
   /** Connections accepted so far. */
   readonly accepted: number;
   /** Existing connections stop forwarding in both directions; nothing is closed. */
@@ -45,6 +47,7 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   const port = (server.address() as AddressInfo).port;
   return {
     baseUrl: `http://127.0.0.1:${port}`,
+    address: `127.0.0.1:${port}`,
     get accepted() {
       return accepted;
     },

@@ -12,7 +12,7 @@ import { frame, startRawHttp2Server } from "./raw-servers.js";
 import type { RawHttp2Response } from "./raw-servers.js";
 import { startSiloTestServer } from "./silo-test-server.js";
 import type { SiloTestServer } from "./silo-test-server.js";
-import { startTcpProxy } from "./tcp-proxy.js";
+import { startTcpProxy } from "../support/tcp-proxy.js";
 import { callError } from "../support/call-error.js";
 import { selfSignedCert } from "../support/self-signed-cert.js";
 

@@ -9,7 +9,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { startDevServer, type DevServer, type DevServerOptions } from "silo-edge/dev";
 import { JobStatus, SiloGRPCClient, SiloGrpcError, clearTopologyCache, type SiloGRPCClientOptions } from "silo-edge";
 import { recordingLogger } from "../support/recording-logger.js";
-import { startTcpProxy, type TcpProxy } from "../transport/tcp-proxy.js";
+import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
 import { SHARD, neverAnswer, oneShardOwnedBy, startScriptedNodes, type NodeScript, type ScriptedNodes } from "./scripted-nodes.js";
 
 const UPSTREAM = "typescript_client/test/shard-routing.test.ts";

@@ -1,9 +1,9 @@
-import { createServer, connect as netConnect, type Server, type Socket } from "node:net";
 import { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SiloGRPCClient } from "silo-edge";
 import { startDevServer, type DevServer } from "silo-edge/dev";
 import { bundleWorker } from "../support/bundle-worker.js";
+import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
 
 // A Worker speaks gRPC (HTTP/2, h2c) to the dev server over connect() from cloudflare:sockets.
 // Between them sits a TCP proxy that counts connections, so the tests can tell how many
@@ -11,39 +11,20 @@ import { bundleWorker } from "../support/bundle-worker.js";
 
 describe("a Worker speaking gRPC over connect()", () => {
   let server: DevServer;
-  let proxy: Server;
-  let proxyAddress = "";
-  let connections = 0;
-  const sockets = new Set<Socket>();
+  let proxy: TcpProxy;
   let mf: Miniflare;
   let script: string;
   let node: SiloGRPCClient;
 
   beforeAll(async () => {
     server = await startDevServer({ port: 0, nodes: 1, shards: 2, tenancy: true });
-    const [host, port] = server.addresses[0]!.split(":") as [string, string];
-    proxy = createServer((client) => {
-      connections++;
-      const upstream = netConnect(Number(port), host);
-      for (const s of [client, upstream]) {
-        sockets.add(s);
-        s.on("error", () => {
-          client.destroy();
-          upstream.destroy();
-        });
-        s.on("close", () => sockets.delete(s));
-      }
-      client.pipe(upstream).pipe(client);
-    });
-    await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
-    const a = proxy.address();
-    proxyAddress = typeof a === "object" && a ? `127.0.0.1:${a.port}` : "";
+    proxy = await startTcpProxy(Number(server.addresses[0]!.split(":")[1]));
     script = await bundleWorker(new URL("./fixtures/grpc-socket-worker.ts", import.meta.url).pathname);
     mf = new Miniflare({
       modules: true,
       script,
       compatibilityDate: "2025-01-01",
-      bindings: { SILO_SERVERS: proxyAddress, SILO_ADVERTISED: server.addresses[0]! },
+      bindings: { SILO_SERVERS: proxy.address, SILO_ADVERTISED: server.addresses[0]! },
     });
     node = new SiloGRPCClient({ servers: server.addresses, useTls: false });
   }, 60_000);
@@ -51,8 +32,7 @@ describe("a Worker speaking gRPC over connect()", () => {
   afterAll(async () => {
     await mf?.dispose();
     node?.close();
-    for (const s of sockets) s.destroy();
-    await new Promise<void>((resolve) => (proxy ? proxy.close(() => resolve()) : resolve()));
+    await proxy?.close();
     await server?.close();
   });
 
@@ -77,38 +57,38 @@ describe("a Worker speaking gRPC over connect()", () => {
   it("multiplexes 20 concurrent enqueues of one request on one connection", async () => {
     // Warm up the topology so only the enqueues run in the measured request.
     await mf.dispatchFetch("http://worker/enqueue", { method: "POST", headers: { "x-tenant": "globex" }, body: "{}" });
-    const before = connections;
+    const before = proxy.accepted;
     server.resetRpcCounts();
     const res = await mf.dispatchFetch("http://worker/concurrent?n=20", { method: "POST", headers: { "x-tenant": "globex" } });
     const body = (await res.json()) as { ids: string[] };
     expect(res.status, JSON.stringify(body)).toBe(200);
     expect(new Set(body.ids).size).toBe(20);
     expect(server.rpcCounts().Enqueue).toBe(20);
-    expect(connections - before).toBe(1);
+    expect(proxy.accepted - before).toBe(1);
     for (const id of body.ids) expect(await node.getJobStatus(id, "globex")).toBe("Scheduled");
   });
 
   it("gives calls made one after another a connection each, never one left from an earlier call", async () => {
-    const before = connections;
+    const before = proxy.accepted;
     const res = await mf.dispatchFetch("http://worker/sequential", { method: "POST", headers: { "x-tenant": "initech" } });
     const body = (await res.json()) as { ids: string[] };
     expect(res.status, JSON.stringify(body)).toBe(200);
     expect(body.ids).toHaveLength(3);
-    expect(connections - before).toBe(3);
+    expect(proxy.accepted - before).toBe(3);
     expect(server.jobIds()).toEqual(expect.arrayContaining(body.ids));
   });
 
   it("opens a new connection for each request rather than using another request's", async () => {
-    const before = connections;
+    const before = proxy.accepted;
     for (let i = 0; i < 3; i++) {
       const res = await mf.dispatchFetch("http://worker/enqueue", { method: "POST", headers: { "x-tenant": "hooli" }, body: "{}" });
       expect(res.status, await res.clone().text()).toBe(200);
     }
-    expect(connections - before).toBe(3);
+    expect(proxy.accepted - before).toBe(3);
   });
 
   it("serves concurrent requests, each on its own connection", async () => {
-    const before = connections;
+    const before = proxy.accepted;
     const results = await Promise.all(
       Array.from({ length: 4 }, (_, i) =>
         mf.dispatchFetch("http://worker/concurrent?n=5", { method: "POST", headers: { "x-tenant": `t${i}` } }).then(async (r) => ({ status: r.status, body: (await r.json()) as { ids: string[] } })),
@@ -118,7 +98,7 @@ describe("a Worker speaking gRPC over connect()", () => {
       expect(r.status, JSON.stringify(r.body)).toBe(200);
       expect(r.body.ids).toHaveLength(5);
     }
-    expect(connections - before).toBe(4);
+    expect(proxy.accepted - before).toBe(4);
     expect(server.jobIds()).toEqual(expect.arrayContaining(results.flatMap((r) => r.body.ids)));
   });
 
